@@ -1,0 +1,1 @@
+//! basalt-client-config
