@@ -1,0 +1,33 @@
+//! The command-line grammar: global flags plus one subcommand per command group.
+//! To add a command group: add a module under `commands/`, a variant here, and one
+//! dispatch line in `main.rs`.
+
+use clap::{Parser, Subcommand};
+
+use crate::commands;
+use crate::global::GlobalArgs;
+
+/// A CLI for out-of-band management of Kubernetes nodes running Basalt.
+#[derive(Debug, Parser)]
+#[command(name = "basaltctl", version, max_term_width = 100)]
+pub struct Cli {
+    /// Flags shared by every command.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Manage the client configuration file (basaltconfig)
+    #[command(subcommand)]
+    Config(commands::config::ConfigCommand),
+    /// Output a shell completion script (bash, zsh or fish)
+    Completion(commands::completion::CompletionArgs),
+    /// Print the client (and, later, server) version
+    Version(commands::version::VersionArgs),
+}

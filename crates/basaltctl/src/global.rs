@@ -1,0 +1,50 @@
+//! Flags accepted by every command (as in `talosctl`), and the helpers built on them.
+
+use std::path::PathBuf;
+
+use basalt_client_config::{ConfigFile, ConfigPath};
+use clap::Args;
+
+/// Global flags. `--endpoints` and `--nodes` take comma-separated values and may repeat.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Client config file [default: $BASALTCONFIG, else ~/.basalt/config]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub basaltconfig: Option<PathBuf>,
+
+    /// Context to use instead of the current one
+    #[arg(long, global = true, value_name = "NAME")]
+    pub context: Option<String>,
+
+    /// Endpoints to use instead of the context's (comma-separated or repeated)
+    #[arg(
+        short = 'e',
+        long,
+        global = true,
+        value_delimiter = ',',
+        value_name = "ENDPOINT"
+    )]
+    pub endpoints: Vec<String>,
+
+    /// Nodes to target instead of the context's (comma-separated or repeated)
+    #[arg(
+        short = 'n',
+        long,
+        global = true,
+        value_delimiter = ',',
+        value_name = "NODE"
+    )]
+    pub nodes: Vec<String>,
+}
+
+impl GlobalArgs {
+    /// The client config path: `--basaltconfig`, else `$BASALTCONFIG`, else `~/.basalt/config`.
+    pub fn config_path(&self) -> PathBuf {
+        ConfigPath::from_env().resolve(self.basaltconfig.as_deref())
+    }
+
+    /// Loads the client config (a missing file is an empty config).
+    pub fn load_config(&self) -> anyhow::Result<ConfigFile> {
+        Ok(ConfigFile::load(&self.config_path())?)
+    }
+}
