@@ -113,34 +113,35 @@ impl ConfigFile {
     /// A missing parent directory is created with mode 0700.
     pub fn save(&self) -> Result<(), Error> {
         let text = self.config.to_yaml()?;
-        let write_err = |source| Error::Write {
+        write_private_file(&self.path, text.as_bytes()).map_err(|source| Error::Write {
             file: self.path.clone(),
             source,
-        };
-        let dir = match self.path.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(DIR_MODE)
-            .create(&dir)
-            .map_err(write_err)?;
-        let mut temp = tempfile::Builder::new()
-            .prefix(".basaltconfig-")
-            .tempfile_in(&dir)
-            .map_err(write_err)?;
-        temp.as_file()
-            .set_permissions(fs::Permissions::from_mode(FILE_MODE))
-            .map_err(write_err)?;
-        temp.write_all(text.as_bytes()).map_err(write_err)?;
-        temp.as_file().sync_all().map_err(write_err)?;
-        temp.persist(&self.path).map_err(|e| write_err(e.error))?;
-        fs::File::open(&dir)
-            .and_then(|d| d.sync_all())
-            .map_err(write_err)?;
-        Ok(())
+        })
     }
+}
+
+/// Writes a file that holds secrets, atomically: a temporary file in the same directory
+/// (mode 0600) is written and fsynced, then renamed over `path`; the directory is fsynced.
+/// A missing parent directory is created with mode 0700. A crash leaves the old file or
+/// the new one, never a torn one.
+pub fn write_private_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(DIR_MODE)
+        .create(&dir)?;
+    let mut temp = tempfile::Builder::new()
+        .prefix(".basalt-")
+        .tempfile_in(&dir)?;
+    temp.as_file()
+        .set_permissions(fs::Permissions::from_mode(FILE_MODE))?;
+    temp.write_all(bytes)?;
+    temp.as_file().sync_all()?;
+    temp.persist(path).map_err(|e| e.error)?;
+    fs::File::open(&dir).and_then(|d| d.sync_all())
 }
 
 #[cfg(test)]

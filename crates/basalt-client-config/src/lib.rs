@@ -16,7 +16,7 @@ mod pem;
 mod unique_map;
 
 pub use error::{Error, ParseError};
-pub use file::ConfigFile;
+pub use file::{write_private_file, ConfigFile};
 pub use model::{AddMode, ClientConfig, Context, Rename};
 pub use path::{ConfigPath, ENV_VAR};
 pub use pem::{PemBlob, PemError};

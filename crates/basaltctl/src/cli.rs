@@ -26,6 +26,14 @@ pub enum Command {
     /// Manage the client configuration file (basaltconfig)
     #[command(subcommand)]
     Config(commands::config::ConfigCommand),
+    /// Generate secrets and machine configs
+    #[command(subcommand)]
+    Gen(commands::gen::GenCommand),
+    /// Validate a machine config file
+    Validate(commands::validate::ValidateArgs),
+    /// Work with machine config files (patch)
+    #[command(subcommand)]
+    Machineconfig(commands::machineconfig::MachineConfigCommand),
     /// Output a shell completion script (bash, zsh or fish)
     Completion(commands::completion::CompletionArgs),
     /// Print the client (and, later, server) version

@@ -24,6 +24,9 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Config(command) => commands::config::run(&cli.global, command),
+        Command::Gen(command) => commands::gen::run(command),
+        Command::Validate(args) => commands::validate::run(&args),
+        Command::Machineconfig(command) => commands::machineconfig::run(command),
         Command::Completion(args) => commands::completion::run(&args),
         Command::Version(args) => commands::version::run(&args),
     };

@@ -2,4 +2,7 @@
 
 pub mod completion;
 pub mod config;
+pub mod gen;
+pub mod machineconfig;
+pub mod validate;
 pub mod version;
