@@ -1,10 +1,9 @@
 //! What `gen config` is asked for, and the checks run before anything is generated.
 
-use std::net::IpAddr;
-
 use url::Url;
 
 use super::defaults::{DEFAULT_INSTALL_DISK, DEFAULT_KUBERNETES_VERSION};
+use crate::validate::checks;
 
 /// Inputs of `gen config` besides the secrets.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,12 +35,7 @@ impl GenerateOptions {
     /// Checks every input and returns the parsed form the generator uses.
     pub(crate) fn check(&self) -> Result<CheckedOptions, GenerateError> {
         let name = self.cluster_name.trim();
-        if name.is_empty()
-            || name.len() > 63
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '_')
-        {
+        if !checks::cluster_name(name) {
             return Err(GenerateError::ClusterName(self.cluster_name.clone()));
         }
         let endpoint = Url::parse(&self.endpoint).map_err(|e| GenerateError::Endpoint {
@@ -78,7 +72,7 @@ impl GenerateOptions {
             return Err(GenerateError::InstallDisk(self.install_disk.clone()));
         }
         for san in &self.additional_sans {
-            if san.parse::<IpAddr>().is_err() && !is_dns_name(san) {
+            if !checks::san(san) {
                 return Err(GenerateError::San(san.clone()));
             }
         }
@@ -104,24 +98,11 @@ pub(crate) struct CheckedOptions {
     pub additional_sans: Vec<String>,
 }
 
-fn is_dns_name(name: &str) -> bool {
-    let name = name.strip_prefix("*.").unwrap_or(name);
-    !name.is_empty()
-        && name.len() <= 253
-        && name.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        })
-}
-
 /// Why `gen config` refused its inputs.
 #[derive(Debug, thiserror::Error)]
 pub enum GenerateError {
     /// Bad cluster name.
-    #[error("cluster name {0:?} is not valid: use 1-63 letters, digits, '-', '_' or '.'")]
+    #[error("cluster name {0:?} is not valid: use lowercase letters, digits, '-' and '.' (at most 63, starting and ending with a letter or digit)")]
     ClusterName(String),
     /// Bad endpoint.
     #[error("cluster endpoint {endpoint:?} is not valid ({reason}); give the Kubernetes API URL, e.g. https://10.5.0.2:6443")]

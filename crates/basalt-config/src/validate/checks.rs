@@ -34,6 +34,17 @@ pub fn dns_label(label: &str) -> bool {
         && !label.ends_with('-')
 }
 
+/// A cluster name: lowercase letters, digits, `-` and `.`, at most 63 characters,
+/// starting and ending with a letter or digit.
+pub fn cluster_name(name: &str) -> bool {
+    name.len() <= 63
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.ends_with(|c: char| c.is_ascii_alphanumeric())
+}
+
 /// A DNS name (one trailing dot allowed), at most 253 characters.
 pub fn dns_name(name: &str) -> bool {
     let name = name.strip_suffix('.').unwrap_or(name);

@@ -41,7 +41,7 @@ pub(super) fn check(c: &Config, ctx: &mut Ctx<'_>) {
     }
     match cl.cluster_name.as_deref() {
         None | Some("") => ctx.error(".cluster.clusterName", "is required; use a short lowercase name such as \"demo\""),
-        Some(name) if !cluster_name(name) => ctx.error(".cluster.clusterName", format!(
+        Some(name) if !checks::cluster_name(name) => ctx.error(".cluster.clusterName", format!(
             "{name:?} is not a valid cluster name; use lowercase letters, digits and '-' (at most 63 characters, starting and ending with a letter or digit)"
         )),
         Some(_) => {}
@@ -56,15 +56,6 @@ pub(super) fn check(c: &Config, ctx: &mut Ctx<'_>) {
     network(c, ctx);
     components(c, ctx);
     manifests(c, ctx);
-}
-
-fn cluster_name(name: &str) -> bool {
-    name.len() <= 63
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
-        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && name.ends_with(|c: char| c.is_ascii_alphanumeric())
 }
 
 fn bytes32(value: Option<&str>, path: &str, ctx: &mut Ctx<'_>) {

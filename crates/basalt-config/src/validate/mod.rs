@@ -3,7 +3,7 @@
 //! [`validate`] collects every finding at once. Each names the document, the YAML line (when
 //! the config came from text) and the field path, like decode errors do.
 
-mod checks;
+pub(crate) mod checks;
 mod cluster;
 mod documents;
 mod machine;

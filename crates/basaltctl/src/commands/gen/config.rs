@@ -103,11 +103,11 @@ pub fn run(args: &ConfigArgs) -> anyhow::Result<()> {
         let bytes = match kind {
             OutputType::Controlplane => {
                 let extra = load_patches(&args.config_patch_control_plane)?;
-                patched(&configs.controlplane, &common, &extra, kind)?
+                patch_and_check(&configs.controlplane, &common, &extra, kind)?
             }
             OutputType::Worker => {
                 let extra = load_patches(&args.config_patch_worker)?;
-                patched(&configs.worker, &common, &extra, kind)?
+                patch_and_check(&configs.worker, &common, &extra, kind)?
             }
             OutputType::Basaltconfig => {
                 client_config(&secrets, &args.cluster_name, &args.endpoint)?
@@ -171,8 +171,9 @@ fn load_patches(args: &[String]) -> anyhow::Result<Vec<LoadedPatch>> {
         .collect()
 }
 
-/// Applies the common and role patches, then checks the result strictly and semantically.
-fn patched(
+/// Applies the common and role patches, then checks the result strictly and semantically
+/// (metal mode: the generated configs are meant to install).
+fn patch_and_check(
     config: &MachineConfig,
     common: &[LoadedPatch],
     extra: &[LoadedPatch],
@@ -183,10 +184,11 @@ fn patched(
         .to_yaml()
         .with_context(|| format!("cannot encode {name}"))?;
     let all: Vec<LoadedPatch> = common.iter().chain(extra).cloned().collect();
-    if all.is_empty() {
-        return Ok(text.into_bytes());
-    }
-    let text = patch::apply_all(&text, &all).with_context(|| format!("cannot patch {name}"))?;
+    let text = if all.is_empty() {
+        text
+    } else {
+        patch::apply_all(&text, &all).with_context(|| format!("cannot patch {name}"))?
+    };
     let decoded = MachineConfig::from_yaml(&text)
         .with_context(|| format!("the patched {name} is not a valid config"))?;
     let report = validate(&decoded, Mode::Metal);

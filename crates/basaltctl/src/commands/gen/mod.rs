@@ -12,7 +12,7 @@ pub enum GenCommand {
     /// Generate a secrets bundle (CAs, keys and tokens) for a new cluster
     Secrets(secrets::SecretsArgs),
     /// Generate controlplane.yaml, worker.yaml and a basaltconfig for a new cluster
-    Config(config::ConfigArgs),
+    Config(Box<config::ConfigArgs>),
 }
 
 /// Runs one `gen` subcommand.
