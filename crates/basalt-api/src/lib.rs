@@ -1,0 +1,1 @@
+//! basalt-api (being written)

@@ -1,0 +1,1 @@
+//! basalt-machined (being written)

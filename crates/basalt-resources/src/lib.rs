@@ -1,0 +1,1 @@
+//! basalt-resources (being written)
