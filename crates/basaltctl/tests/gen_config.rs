@@ -14,6 +14,13 @@ use common::{openssl, Sandbox};
 
 const ENDPOINT: &str = "https://10.5.0.2:6443";
 
+/// Runs `basaltctl gen config demo https://10.5.0.2:6443` followed by `extra`.
+fn gen_config(sb: &Sandbox, extra: &[&str]) -> common::Run {
+    let mut args = vec!["gen", "config", "demo", ENDPOINT];
+    args.extend_from_slice(extra);
+    sb.run(&args)
+}
+
 fn yaml(path: &Path) -> serde_yaml::Value {
     serde_yaml::from_str(&fs::read_to_string(path).unwrap()).unwrap()
 }
@@ -47,19 +54,21 @@ fn openssl_out(dir: &Path, args: &[&str]) -> Result<String, String> {
     }
 }
 
+/// Asserts with `openssl x509 -checkend` that `crt` is still valid in `min` days but not in `max`.
+fn assert_lifetime_days(dir: &Path, crt: &str, min: u64, max: u64) {
+    let checkend = |days: u64| {
+        let secs = (days * 86400).to_string();
+        openssl_out(dir, &["x509", "-in", crt, "-noout", "-checkend", &secs])
+    };
+    assert!(checkend(min).is_ok(), "{crt} expires within {min} days");
+    assert!(checkend(max).is_err(), "{crt} is still valid in {max} days");
+}
+
 #[test]
 fn gen_config_writes_three_private_files_that_validate() {
     let sb = Sandbox::new();
     let out = sb.path("out");
-    sb.run(&[
-        "gen",
-        "config",
-        "demo",
-        ENDPOINT,
-        "-o",
-        out.to_str().unwrap(),
-    ])
-    .ok();
+    gen_config(&sb, &["-o", out.to_str().unwrap()]).ok();
     for name in ["controlplane.yaml", "worker.yaml", "basaltconfig"] {
         let mode = fs::metadata(out.join(name)).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "{name} must be private");
@@ -88,29 +97,12 @@ fn gen_config_writes_three_private_files_that_validate() {
     );
     // Running again without --force refuses and leaves the files alone.
     let before = fs::read(out.join("controlplane.yaml")).unwrap();
-    let err = sb
-        .run(&[
-            "gen",
-            "config",
-            "demo",
-            ENDPOINT,
-            "-o",
-            out.to_str().unwrap(),
-        ])
+    let err = gen_config(&sb, &["-o", out.to_str().unwrap()])
         .fails()
         .to_string();
     assert!(err.contains("already exists; use --force"), "{err}");
     assert_eq!(before, fs::read(out.join("controlplane.yaml")).unwrap());
-    sb.run(&[
-        "gen",
-        "config",
-        "demo",
-        ENDPOINT,
-        "-o",
-        out.to_str().unwrap(),
-        "--force",
-    ])
-    .ok();
+    gen_config(&sb, &["-o", out.to_str().unwrap(), "--force"]).ok();
     assert_ne!(
         before,
         fs::read(out.join("controlplane.yaml")).unwrap(),
@@ -122,15 +114,7 @@ fn gen_config_writes_three_private_files_that_validate() {
 fn openssl_verifies_every_issued_certificate() {
     let sb = Sandbox::new();
     let out = sb.path("out");
-    sb.run(&[
-        "gen",
-        "config",
-        "demo",
-        ENDPOINT,
-        "-o",
-        out.to_str().unwrap(),
-    ])
-    .ok();
+    gen_config(&sb, &["-o", out.to_str().unwrap()]).ok();
     let cp = yaml(&out.join("controlplane.yaml"));
     let dir = sb.dir.path();
     let cas = [
@@ -155,29 +139,7 @@ fn openssl_verifies_every_issued_certificate() {
         openssl(dir, &["verify", "-CAfile", &crt, &crt]);
         let text = openssl_out(dir, &["x509", "-in", &crt, "-noout", "-text"]).unwrap();
         assert!(text.contains("CA:TRUE"), "{name} CA lacks CA:TRUE");
-        openssl(
-            dir,
-            &[
-                "x509",
-                "-in",
-                &crt,
-                "-noout",
-                "-checkend",
-                &(3649 * 86400).to_string(),
-            ],
-        );
-        assert!(openssl_out(
-            dir,
-            &[
-                "x509",
-                "-in",
-                &crt,
-                "-noout",
-                "-checkend",
-                &(3651 * 86400).to_string()
-            ]
-        )
-        .is_err());
+        assert_lifetime_days(dir, &crt, 3649, 3651);
         // The key in the config belongs to the certificate.
         let from_cert = openssl_out(dir, &["x509", "-in", &crt, "-noout", "-pubkey"]).unwrap();
         let key_path = dir.join(format!("{name}.key"));
@@ -239,29 +201,7 @@ fn openssl_verifies_every_issued_certificate() {
     );
     let subject = openssl_out(dir, &["x509", "-in", "admin.crt", "-noout", "-subject"]).unwrap();
     assert!(subject.contains("O = os:admin"), "{subject}");
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-in",
-            "admin.crt",
-            "-noout",
-            "-checkend",
-            &(364 * 86400).to_string(),
-        ],
-    );
-    assert!(openssl_out(
-        dir,
-        &[
-            "x509",
-            "-in",
-            "admin.crt",
-            "-noout",
-            "-checkend",
-            &(366 * 86400).to_string()
-        ]
-    )
-    .is_err());
+    assert_lifetime_days(dir, "admin.crt", 364, 366);
 
     // The worker carries the CA certificates, never a private key.
     let worker = yaml(&out.join("worker.yaml"));
@@ -282,16 +222,15 @@ fn with_secrets_reuses_the_bundle() {
     );
     for dir in ["one", "two"] {
         let out = sb.path(dir);
-        sb.run(&[
-            "gen",
-            "config",
-            "demo",
-            ENDPOINT,
-            "--with-secrets",
-            secrets.to_str().unwrap(),
-            "-o",
-            out.to_str().unwrap(),
-        ])
+        gen_config(
+            &sb,
+            &[
+                "--with-secrets",
+                secrets.to_str().unwrap(),
+                "-o",
+                out.to_str().unwrap(),
+            ],
+        )
         .ok();
     }
     let one = yaml(&sb.path("one/controlplane.yaml"));
@@ -304,17 +243,12 @@ fn with_secrets_reuses_the_bundle() {
         .to_string();
     assert!(err.contains("already exists"), "{err}");
     sb.write("broken.yaml", "cluster: {id: x}\n");
-    let err = sb
-        .run(&[
-            "gen",
-            "config",
-            "demo",
-            ENDPOINT,
-            "--with-secrets",
-            sb.path("broken.yaml").to_str().unwrap(),
-        ])
-        .fails()
-        .to_string();
+    let err = gen_config(
+        &sb,
+        &["--with-secrets", sb.path("broken.yaml").to_str().unwrap()],
+    )
+    .fails()
+    .to_string();
     assert!(
         err.contains("broken.yaml"),
         "the error must name the file: {err}"
@@ -329,20 +263,19 @@ fn gen_config_applies_patches_per_role_and_validates_the_result() {
         "machine:\n  network:\n    hostname: node-a\n",
     );
     let out = sb.path("out");
-    sb.run(&[
-        "gen",
-        "config",
-        "demo",
-        ENDPOINT,
-        "-o",
-        out.to_str().unwrap(),
-        "--config-patch",
-        &format!("@{}", patch.display()),
-        "--config-patch-control-plane",
-        "cluster:\n  allowSchedulingOnControlPlanes: true\n",
-        "--config-patch-worker",
-        r#"[{"op": "replace", "path": "/machine/install/disk", "value": "/dev/vda"}]"#,
-    ])
+    gen_config(
+        &sb,
+        &[
+            "-o",
+            out.to_str().unwrap(),
+            "--config-patch",
+            &format!("@{}", patch.display()),
+            "--config-patch-control-plane",
+            "cluster:\n  allowSchedulingOnControlPlanes: true\n",
+            "--config-patch-worker",
+            r#"[{"op": "replace", "path": "/machine/install/disk", "value": "/dev/vda"}]"#,
+        ],
+    )
     .ok();
     let cp = yaml(&out.join("controlplane.yaml"));
     let worker = yaml(&out.join("worker.yaml"));
@@ -367,19 +300,17 @@ fn gen_config_applies_patches_per_role_and_validates_the_result() {
 
     // A patch that does not apply names the operation and path, and writes nothing.
     let bad = sb.path("bad");
-    let err = sb
-        .run(&[
-            "gen",
-            "config",
-            "demo",
-            ENDPOINT,
+    let err = gen_config(
+        &sb,
+        &[
             "-o",
             bad.to_str().unwrap(),
             "--config-patch",
             r#"[{"op": "test", "path": "/machine/install/disk", "value": "/dev/nvme0n1"}]"#,
-        ])
-        .fails()
-        .to_string();
+        ],
+    )
+    .fails()
+    .to_string();
     assert!(
         err.contains("operation 1 (test /machine/install/disk)"),
         "{err}"
@@ -387,49 +318,33 @@ fn gen_config_applies_patches_per_role_and_validates_the_result() {
     assert!(!bad.exists(), "nothing may be written when a patch fails");
 
     // A patch that produces an invalid config is refused with the field path.
-    let err = sb
-        .run(&[
-            "gen",
-            "config",
-            "demo",
-            ENDPOINT,
+    let err = gen_config(
+        &sb,
+        &[
             "-o",
             bad.to_str().unwrap(),
             "--config-patch",
             "machine:\n  netwrok: {}\n",
-        ])
-        .fails()
-        .to_string();
+        ],
+    )
+    .fails()
+    .to_string();
     assert!(err.contains(".machine.netwrok"), "{err}");
 }
 
 #[test]
 fn single_output_type_goes_to_a_file_or_stdout() {
     let sb = Sandbox::new();
-    let stdout = sb
-        .run(&["gen", "config", "demo", ENDPOINT, "-t", "worker", "-o", "-"])
+    let stdout = gen_config(&sb, &["-t", "worker", "-o", "-"])
         .ok()
         .to_string();
     assert!(stdout.contains("type: worker"), "{stdout}");
     let file = sb.path("cp.yaml");
-    sb.run(&[
-        "gen",
-        "config",
-        "demo",
-        ENDPOINT,
-        "-t",
-        "controlplane",
-        "-o",
-        file.to_str().unwrap(),
-    ])
-    .ok();
+    gen_config(&sb, &["-t", "controlplane", "-o", file.to_str().unwrap()]).ok();
     assert!(fs::read_to_string(&file)
         .unwrap()
         .contains("type: controlplane"));
-    let err = sb
-        .run(&["gen", "config", "demo", ENDPOINT, "-o", "-"])
-        .fails()
-        .to_string();
+    let err = gen_config(&sb, &["-o", "-"]).fails().to_string();
     assert!(err.contains("needs exactly one output type"), "{err}");
     let err = sb
         .run(&["gen", "config", "demo", "10.5.0.2"])
@@ -442,15 +357,7 @@ fn single_output_type_goes_to_a_file_or_stdout() {
 fn validate_reports_every_problem_with_file_line_and_path() {
     let sb = Sandbox::new();
     let out = sb.path("out");
-    sb.run(&[
-        "gen",
-        "config",
-        "demo",
-        ENDPOINT,
-        "-o",
-        out.to_str().unwrap(),
-    ])
-    .ok();
+    gen_config(&sb, &["-o", out.to_str().unwrap()]).ok();
     let text = fs::read_to_string(out.join("controlplane.yaml")).unwrap();
     let broken = text
         .replace("endpoint: https://10.5.0.2:6443", "endpoint: 10.5.0.2:6443")
@@ -505,17 +412,7 @@ fn validate_reports_every_problem_with_file_line_and_path() {
 fn machineconfig_patch_applies_in_order_and_reports_failures() {
     let sb = Sandbox::new();
     let cp = sb.path("cp.yaml");
-    sb.run(&[
-        "gen",
-        "config",
-        "demo",
-        ENDPOINT,
-        "-t",
-        "controlplane",
-        "-o",
-        cp.to_str().unwrap(),
-    ])
-    .ok();
+    gen_config(&sb, &["-t", "controlplane", "-o", cp.to_str().unwrap()]).ok();
     let first = sb.write("first.yaml", "machine:\n  install:\n    disk: /dev/vda\n");
     let out = sb.path("patched.yaml");
     sb.run(&[
