@@ -9,6 +9,7 @@
 mod figures;
 mod input;
 mod measure;
+mod store;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -32,6 +33,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    for row in store::figures(options.budget) {
+        println!("{}", row.to_json_line());
+    }
     let input = match input::load(options.config.as_deref()) {
         Ok(input) => input,
         Err(reason) => {
