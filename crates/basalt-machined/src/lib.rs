@@ -1,1 +1,12 @@
 //! basalt-machined (being written)
+pub mod api;
+pub mod config_source;
+pub mod events;
+pub mod logs;
+pub mod machine;
+pub mod pid1;
+pub mod platform;
+pub mod process;
+pub mod sequencer;
+pub mod supervisor;
+pub mod sys;

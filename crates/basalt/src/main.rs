@@ -1,1 +1,51 @@
-fn main() {}
+//! `basalt`: the multi-call binary of a Basalt node.
+//!
+//! Dispatch on argv[1]: `machined`, `launch`, `runner`, `version`; when started as `init`
+//! (argv[0] basename), it is machined in metal mode. All logic lives in `basalt-machined`.
+
+use std::path::Path;
+
+const USAGE: &str = "usage: basalt machined --platform container|metal [basalt.config=PATH]
+       basalt launch --root DIR --state DIR --ephemeral DIR [--hostname H] [--config FILE] [--socket-dir DIR] [--exe PATH]
+       basalt runner [--rlimit RES=SOFT:HARD] [--oom-score-adj N] [--drop-cap CAP]... -- ARGV...
+       basalt version";
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    std::process::exit(dispatch(args));
+}
+
+fn dispatch(args: Vec<String>) -> i32 {
+    let argv0 = args.first().cloned().unwrap_or_default();
+    let name = Path::new(&argv0)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if name == "init" {
+        let mut metal = vec!["--platform".to_string(), "metal".to_string()];
+        metal.extend(args.iter().skip(1).cloned());
+        return basalt_machined::machine::main(&argv0, &metal);
+    }
+    let rest: Vec<String> = args.iter().skip(2).cloned().collect();
+    match args.get(1).map(String::as_str) {
+        Some("machined") => basalt_machined::machine::main(&argv0, &rest),
+        Some("launch") => basalt_machined::platform::container::main(&rest),
+        Some("runner") => basalt_machined::process::wrapper::main(rest),
+        Some("version") => {
+            println!("basalt {}", env!("CARGO_PKG_VERSION"));
+            0
+        }
+        Some("help" | "--help" | "-h") => {
+            println!("{USAGE}");
+            0
+        }
+        Some(other) => {
+            eprintln!("basalt: unknown command {other:?}\n{USAGE}");
+            2
+        }
+        None => {
+            eprintln!("{USAGE}");
+            2
+        }
+    }
+}

@@ -36,6 +36,19 @@ pub enum Command {
     Machineconfig(commands::machineconfig::MachineConfigCommand),
     /// Output a shell completion script (bash, zsh or fish)
     Completion(commands::completion::CompletionArgs),
-    /// Print the client (and, later, server) version
+    /// Print the client and server versions
     Version(commands::version::VersionArgs),
+    /// List services, or show/start/stop/restart one
+    #[command(visible_alias = "services")]
+    Service(commands::services::ServiceArgs),
+    /// Show a service's log
+    Logs(commands::logs::LogsArgs),
+    /// Stream machine events
+    Events(commands::events::EventsArgs),
+    /// Get resources (or watch them with -w)
+    Get(commands::get::GetArgs),
+    /// Reboot the node
+    Reboot(commands::power::RebootArgs),
+    /// Shut the node down
+    Shutdown(commands::power::ShutdownArgs),
 }

@@ -35,6 +35,10 @@ pub struct GlobalArgs {
         value_name = "NODE"
     )]
     pub nodes: Vec<String>,
+
+    /// Talk to machined's local API on this unix socket (e.g. /system/run/machined/machine.sock)
+    #[arg(long, global = true, env = "BASALT_SOCKET", value_name = "PATH")]
+    pub socket: Option<PathBuf>,
 }
 
 impl GlobalArgs {

@@ -2,6 +2,7 @@
 //! each command group lives in its own module under `commands/`.
 
 mod cli;
+mod client;
 mod commands;
 mod global;
 mod output;
@@ -28,7 +29,13 @@ fn main() -> ExitCode {
         Command::Validate(args) => commands::validate::run(&args),
         Command::Machineconfig(command) => commands::machineconfig::run(command),
         Command::Completion(args) => commands::completion::run(&args),
-        Command::Version(args) => commands::version::run(&args),
+        Command::Version(args) => commands::version::run(&cli.global, &args),
+        Command::Service(args) => commands::services::run(&cli.global, &args),
+        Command::Logs(args) => commands::logs::run(&cli.global, &args),
+        Command::Events(args) => commands::events::run(&cli.global, &args),
+        Command::Get(args) => commands::get::run(&cli.global, &args),
+        Command::Reboot(args) => commands::power::reboot(&cli.global, &args),
+        Command::Shutdown(args) => commands::power::shutdown(&cli.global, &args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

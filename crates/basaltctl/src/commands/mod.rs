@@ -2,7 +2,13 @@
 
 pub mod completion;
 pub mod config;
+pub mod events;
 pub mod gen;
+pub mod get;
+pub mod logs;
 pub mod machineconfig;
+pub mod power;
+pub mod services;
+pub mod stream;
 pub mod validate;
 pub mod version;

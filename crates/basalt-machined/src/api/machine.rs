@@ -1,0 +1,108 @@
+//! The `machine.MachineService` implementation: each RPC delegates to its group's module.
+
+use basalt_api::common::Data;
+use basalt_api::machine::{self as m, machine_service_server::MachineService};
+use tokio_util::sync::CancellationToken;
+use tonic::{Request, Response, Status};
+
+use super::cosi_state::BoxStream;
+use super::handle::ApiHandle;
+use super::{dmesg, events, logs, power, services, version};
+
+/// The machine service.
+#[derive(Clone, Debug)]
+pub struct Machine {
+    handle: ApiHandle,
+    shutdown: CancellationToken,
+}
+
+impl Machine {
+    /// A machine service serving `handle`; open streams end when `shutdown` fires.
+    pub fn new(handle: ApiHandle, shutdown: CancellationToken) -> Self {
+        Machine { handle, shutdown }
+    }
+}
+
+#[tonic::async_trait]
+impl MachineService for Machine {
+    type DmesgStream = BoxStream<Data>;
+    type EventsStream = BoxStream<m::Event>;
+    type LogsStream = BoxStream<Data>;
+
+    async fn dmesg(
+        &self,
+        request: Request<m::DmesgRequest>,
+    ) -> Result<Response<Self::DmesgStream>, Status> {
+        dmesg::dmesg(&self.handle, request.get_ref(), self.shutdown.clone()).map(Response::new)
+    }
+
+    async fn events(
+        &self,
+        request: Request<m::EventsRequest>,
+    ) -> Result<Response<Self::EventsStream>, Status> {
+        events::events(&self.handle, request.get_ref(), self.shutdown.clone()).map(Response::new)
+    }
+
+    async fn hostname(&self, _: Request<()>) -> Result<Response<m::HostnameResponse>, Status> {
+        Ok(Response::new(version::hostname(&self.handle)))
+    }
+
+    async fn logs(
+        &self,
+        request: Request<m::LogsRequest>,
+    ) -> Result<Response<Self::LogsStream>, Status> {
+        logs::logs(&self.handle, request.get_ref(), self.shutdown.clone()).map(Response::new)
+    }
+
+    async fn reboot(
+        &self,
+        request: Request<m::RebootRequest>,
+    ) -> Result<Response<m::RebootResponse>, Status> {
+        power::reboot(&self.handle, request.get_ref()).map(Response::new)
+    }
+
+    async fn service_list(
+        &self,
+        _: Request<()>,
+    ) -> Result<Response<m::ServiceListResponse>, Status> {
+        Ok(Response::new(services::list(&self.handle)))
+    }
+
+    async fn service_restart(
+        &self,
+        request: Request<m::ServiceRestartRequest>,
+    ) -> Result<Response<m::ServiceRestartResponse>, Status> {
+        services::restart(&self.handle, &request.get_ref().id)
+            .await
+            .map(Response::new)
+    }
+
+    async fn service_start(
+        &self,
+        request: Request<m::ServiceStartRequest>,
+    ) -> Result<Response<m::ServiceStartResponse>, Status> {
+        services::start(&self.handle, &request.get_ref().id)
+            .await
+            .map(Response::new)
+    }
+
+    async fn service_stop(
+        &self,
+        request: Request<m::ServiceStopRequest>,
+    ) -> Result<Response<m::ServiceStopResponse>, Status> {
+        services::stop(&self.handle, &request.get_ref().id)
+            .await
+            .map(Response::new)
+    }
+
+    async fn shutdown(
+        &self,
+        _: Request<m::ShutdownRequest>,
+    ) -> Result<Response<m::ShutdownResponse>, Status> {
+        power::shutdown(&self.handle).map(Response::new)
+    }
+
+    async fn version(&self, _: Request<()>) -> Result<Response<m::VersionResponse>, Status> {
+        Ok(Response::new(version::version(&self.handle)))
+    }
+}

@@ -1,0 +1,160 @@
+#![allow(clippy::unwrap_used)]
+
+use std::os::unix::fs::PermissionsExt;
+
+use super::*;
+
+/// A valid worker config in Talos v1alpha1 layout, generated like `basaltctl gen config`.
+fn valid_config_text() -> String {
+    let secrets = basalt_pki::SecretsBundle::generate().unwrap();
+    let opts = basalt_config::generate::GenerateOptions::new("demo", "https://10.5.0.2:6443");
+    let configs = basalt_config::generate::generate(&secrets, &opts).unwrap();
+    configs.worker.to_yaml().unwrap()
+}
+
+struct Node {
+    root: tempfile::TempDir,
+}
+
+impl Node {
+    fn new() -> Self {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(root.path().join("system/state")).unwrap();
+        std::fs::create_dir_all(root.path().join("run")).unwrap();
+        Node { root }
+    }
+
+    fn write(&self, inside: &str, text: &str) {
+        std::fs::write(self.root.path().join(inside.trim_start_matches('/')), text).unwrap();
+    }
+
+    fn source(&self, argument: Option<&str>) -> ConfigSource {
+        ConfigSource {
+            root: self.root.path().to_path_buf(),
+            state_dir: "/system/state".into(),
+            argument: argument.map(PathBuf::from),
+            mode: Mode::Container,
+        }
+    }
+
+    fn state_file(&self) -> PathBuf {
+        self.root.path().join("system/state/config.yaml")
+    }
+}
+
+fn acquire(source: &ConfigSource) -> (Acquired, Vec<String>) {
+    let mut lines = Vec::new();
+    let acquired = source.acquire(&mut |l| lines.push(l));
+    (acquired, lines)
+}
+
+#[test]
+fn state_config_wins_over_the_argument() {
+    let node = Node::new();
+    node.write("/system/state/config.yaml", &valid_config_text());
+    node.write("/run/arg.yaml", "not: a config\n");
+    let (acquired, _) = acquire(&node.source(Some("/run/arg.yaml")));
+    match acquired {
+        Acquired::Config { origin, .. } => {
+            assert_eq!(origin, Origin::State("/system/state/config.yaml".into()))
+        }
+        other => panic!("expected a config, got {other:?}"),
+    }
+}
+
+#[test]
+fn argument_config_is_used_and_persisted_atomically() {
+    let node = Node::new();
+    let text = valid_config_text();
+    node.write("/run/arg.yaml", &text);
+    let (acquired, lines) = acquire(&node.source(Some("/run/arg.yaml")));
+    assert!(matches!(
+        acquired,
+        Acquired::Config { origin: Origin::Argument(ref p), .. } if p == Path::new("/run/arg.yaml")
+    ));
+    assert_eq!(std::fs::read_to_string(node.state_file()).unwrap(), text);
+    let mode = std::fs::metadata(node.state_file())
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let leftovers: Vec<_> = std::fs::read_dir(node.root.path().join("system/state"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(leftovers, vec![std::ffi::OsString::from("config.yaml")]);
+    assert!(lines.iter().any(|l| l.contains("persisted")), "{lines:?}");
+}
+
+#[test]
+fn no_source_means_maintenance() {
+    let node = Node::new();
+    let (acquired, _) = acquire(&node.source(None));
+    assert!(matches!(
+        acquired,
+        Acquired::Maintenance(MaintenanceReason::NoConfig)
+    ));
+    // an argument naming a missing file is an invalid config, not a silent fallback
+    let (acquired, lines) = acquire(&node.source(Some("/run/missing.yaml")));
+    assert!(matches!(
+        acquired,
+        Acquired::Maintenance(MaintenanceReason::Invalid { .. })
+    ));
+    assert!(lines[0].contains("/run/missing.yaml"), "{lines:?}");
+}
+
+#[test]
+fn invalid_config_goes_to_maintenance_with_every_finding_logged() {
+    let node = Node::new();
+    // decodes, but fails validation in several places (no token, no endpoint)
+    node.write(
+        "/system/state/config.yaml",
+        "version: v1alpha1\nmachine:\n  type: worker\n  token: ''\ncluster: {}\n",
+    );
+    let (acquired, lines) = acquire(&node.source(None));
+    let Acquired::Maintenance(MaintenanceReason::Invalid { origin, findings }) = acquired else {
+        panic!("expected maintenance");
+    };
+    assert!(matches!(origin, Origin::State(_)));
+    assert!(findings.len() >= 2, "{findings:?}");
+    for f in &findings {
+        assert!(
+            lines.iter().any(|l| l.contains(f.as_str())),
+            "{f} not logged"
+        );
+    }
+}
+
+#[test]
+fn undecodable_argument_is_not_persisted() {
+    let node = Node::new();
+    node.write("/run/arg.yaml", "version: v1alpha1\nmachine: {bogus: 1}\n");
+    let (acquired, lines) = acquire(&node.source(Some("/run/arg.yaml")));
+    assert!(matches!(
+        acquired,
+        Acquired::Maintenance(MaintenanceReason::Invalid { .. })
+    ));
+    assert!(lines[0].contains("bogus"), "{lines:?}");
+    assert!(!node.state_file().exists());
+}
+
+#[test]
+fn config_argument_parsing() {
+    let words = "ro quiet basalt.config= basalt.config=/a.yaml basalt.config=/b.yaml";
+    assert_eq!(
+        config_argument(words.split_whitespace()),
+        Some(PathBuf::from("/b.yaml"))
+    );
+    assert_eq!(config_argument(["basalt.config="]), None);
+}
+
+#[test]
+fn atomic_write_replaces_content() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("f");
+    write_atomically(&target, b"one", 0o600).unwrap();
+    write_atomically(&target, b"two", 0o600).unwrap();
+    assert_eq!(std::fs::read(&target).unwrap(), b"two");
+    let e = write_atomically(&dir.path().join("missing/f"), b"x", 0o600).unwrap_err();
+    assert!(e.to_string().contains("missing/.f.tmp"), "{e}");
+}

@@ -1,0 +1,84 @@
+//! [`MachineHandle`]: what the API server (next issue) and signal handling use.
+
+use std::sync::Arc;
+
+use basalt_config::MachineConfig;
+use basalt_resources::Store;
+
+use crate::events::EventBus;
+use crate::pid1::console;
+use crate::sequencer::{Halt, MachineState, SequenceKind, Sequencer, SequencerError};
+use crate::supervisor::{ServiceInfo, Supervisor};
+
+/// A handle on the running machine. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct MachineHandle {
+    pub(super) store: Store,
+    pub(super) bus: EventBus,
+    pub(super) supervisor: Supervisor,
+    pub(super) sequencer: Sequencer,
+    pub(super) machine: Arc<MachineState>,
+}
+
+impl MachineHandle {
+    /// Starts the reboot sequence in the background; fails at once when it is refused
+    /// ([`SequencerError::Locked`]).
+    pub fn reboot(&self) -> Result<(), SequencerError> {
+        self.request(SequenceKind::Reboot)
+    }
+
+    /// Starts the shutdown sequence in the background (see [`reboot`](Self::reboot)).
+    pub fn shutdown(&self) -> Result<(), SequencerError> {
+        self.request(SequenceKind::Shutdown)
+    }
+
+    /// Starts the reset sequence in the background (see [`reboot`](Self::reboot)).
+    pub fn reset(&self) -> Result<(), SequencerError> {
+        self.request(SequenceKind::Reset)
+    }
+
+    fn request(&self, kind: SequenceKind) -> Result<(), SequencerError> {
+        let run = self.sequencer.start(kind)?;
+        tokio::spawn(async move {
+            if let Err(e) = run.wait().await {
+                console::log(format_args!("{e}"));
+            }
+        });
+        Ok(())
+    }
+
+    /// Every service, sorted by id.
+    pub fn services(&self) -> Vec<ServiceInfo> {
+        self.supervisor.list()
+    }
+
+    /// The service supervisor.
+    pub fn supervisor(&self) -> &Supervisor {
+        &self.supervisor
+    }
+
+    /// The resource store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The machine event bus.
+    pub fn bus(&self) -> &EventBus {
+        &self.bus
+    }
+
+    /// The sequencer.
+    pub fn sequencer(&self) -> &Sequencer {
+        &self.sequencer
+    }
+
+    /// The halt the last shutdown/reset (or metal reboot) asked for, if any.
+    pub fn halt_requested(&self) -> Option<Halt> {
+        *self.machine.halt_requests().borrow()
+    }
+
+    /// The machine config in use, if any.
+    pub fn config(&self) -> Option<MachineConfig> {
+        self.machine.config()
+    }
+}

@@ -1,0 +1,13 @@
+//! machined itself: arguments, the main loop and the handle the API server uses.
+
+pub mod args;
+mod handle;
+pub mod identity;
+pub mod image_services;
+mod options;
+pub mod resources;
+mod run;
+
+pub use handle::MachineHandle;
+pub use options::MachinedOptions;
+pub use run::{assemble, main, EVENT_HISTORY, READY_TIMEOUT};

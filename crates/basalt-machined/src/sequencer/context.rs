@@ -1,0 +1,129 @@
+//! What every task can reach.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use basalt_config::MachineConfig;
+use basalt_resources::Store;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use crate::config_source::MaintenanceHook;
+use crate::events::EventBus;
+use crate::platform::{Mode, Paths};
+use crate::supervisor::{ServiceSpec, Supervisor};
+use crate::sys::Syscall;
+
+/// How the machine ends after a sequence (acted on by the machine main loop).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Halt {
+    /// Power off (metal) / end PID 1 and with it the namespaces (container).
+    PowerOff,
+    /// Reboot through the kernel (metal only; container mode reboots in place).
+    Reboot,
+}
+
+/// Machine-wide state shared by every run of every sequence.
+#[derive(Debug)]
+pub struct MachineState {
+    config: Mutex<Option<MachineConfig>>,
+    services: Mutex<Vec<ServiceSpec>>,
+    halt: watch::Sender<Option<Halt>>,
+}
+
+impl MachineState {
+    /// Nothing loaded, no halt requested.
+    pub fn new() -> Self {
+        MachineState {
+            config: Mutex::new(None),
+            services: Mutex::new(Vec::new()),
+            halt: watch::Sender::new(None),
+        }
+    }
+
+    /// The machine config acquired at initialize, if any.
+    pub fn config(&self) -> Option<MachineConfig> {
+        self.config
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Replaces the current machine config.
+    pub fn set_config(&self, config: Option<MachineConfig>) {
+        *self.config.lock().unwrap_or_else(PoisonError::into_inner) = config;
+    }
+
+    /// Specs of the services loaded at boot.
+    pub fn services(&self) -> Vec<ServiceSpec> {
+        self.services
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Records the services loaded at boot.
+    pub fn set_services(&self, specs: Vec<ServiceSpec>) {
+        *self.services.lock().unwrap_or_else(PoisonError::into_inner) = specs;
+    }
+
+    /// Asks the machine main loop to end the machine.
+    pub fn request_halt(&self, halt: Halt) {
+        self.halt.send_replace(Some(halt));
+    }
+
+    /// Forgets a handled halt request (a failed metal reboot leaves the machine up).
+    pub fn request_halt_clear(&self) {
+        self.halt.send_replace(None);
+    }
+
+    /// Watches halt requests.
+    pub fn halt_requests(&self) -> watch::Receiver<Option<Halt>> {
+        self.halt.subscribe()
+    }
+}
+
+impl Default for MachineState {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Everything a task needs; cheap to clone. Each run of a sequence gets its own `cancel`.
+#[derive(Clone)]
+pub struct Context {
+    /// Privileged calls.
+    pub sys: Arc<dyn Syscall>,
+    /// Platform mode.
+    pub mode: Mode,
+    /// Node layout.
+    pub paths: Paths,
+    /// Resource store.
+    pub store: Store,
+    /// Machine event stream.
+    pub bus: EventBus,
+    /// Service supervisor.
+    pub supervisor: Supervisor,
+    /// The `basalt.config=` value, a path inside the node.
+    pub config_argument: Option<PathBuf>,
+    /// What to do without a usable config.
+    pub maintenance: Arc<dyn MaintenanceHook>,
+    /// Shared machine state.
+    pub machine: Arc<MachineState>,
+    /// How long boot waits for services to become ready before reporting not ready.
+    pub ready_timeout: Duration,
+    /// Fires when this run is taken over (reboot/shutdown/reset interrupting boot).
+    pub cancel: CancellationToken,
+}
+
+impl fmt::Debug for Context {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Context")
+            .field("mode", &self.mode)
+            .field("paths", &self.paths)
+            .field("config_argument", &self.config_argument)
+            .finish_non_exhaustive()
+    }
+}

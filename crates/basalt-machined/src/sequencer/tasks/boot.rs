@@ -1,0 +1,100 @@
+//! `boot`: EPHEMERAL, services, readiness.
+
+use std::time::Duration;
+
+use anyhow::{bail, Context as _};
+use tokio::time::{sleep, Instant};
+
+use super::set_stage;
+use crate::events::ServiceState;
+use crate::machine::image_services;
+use crate::pid1::console;
+use crate::platform::{Mode, Paths};
+use crate::sequencer::Context;
+use crate::supervisor::{ServiceInfo, ServiceSpec};
+
+/// Makes EPHEMERAL usable: in container mode `/var` is already bound by the launcher; this
+/// ensures `/var/log` and `/var/lib` exist and sends service logs to `/var/log`.
+pub async fn mount_ephemeral(ctx: Context) -> anyhow::Result<()> {
+    if ctx.mode == Mode::Metal {
+        bail!("mounting the EPHEMERAL partition in metal mode is not implemented yet (it arrives with the image issue)");
+    }
+    let var = ctx.paths.ephemeral();
+    if !var.is_dir() {
+        bail!(
+            "EPHEMERAL {} is missing: the launcher binds it (basalt launch --ephemeral DIR)",
+            var.display()
+        );
+    }
+    for dir in ["log", "lib"] {
+        let path = var.join(dir);
+        std::fs::create_dir_all(&path)
+            .with_context(|| format!("cannot create {}", path.display()))?;
+    }
+    ctx.supervisor.set_log_dir(var.join("log"));
+    Ok(())
+}
+
+/// Loads the built-in services (none yet) and the image's services; a bad service file or a
+/// spec the supervisor refuses is logged and skipped.
+pub async fn load_services(ctx: Context) -> anyhow::Result<()> {
+    let dir = ctx.paths.host(Paths::IMAGE_SERVICES);
+    let (specs, errors) = image_services::load_dir(&dir);
+    for e in &errors {
+        console::log(format_args!("{e}"));
+    }
+    let mut loaded: Vec<ServiceSpec> = Vec::new();
+    for spec in specs {
+        match ctx.supervisor.load(spec.clone()) {
+            Ok(()) => loaded.push(spec),
+            Err(e) => console::log(format_args!("service {:?} skipped: {e}", spec.id)),
+        }
+    }
+    let names: Vec<&str> = loaded.iter().map(|s| s.id.as_str()).collect();
+    console::log(format_args!("services loaded: [{}]", names.join(", ")));
+    ctx.machine.set_services(loaded);
+    Ok(())
+}
+
+/// Starts every loaded service (each waits for its own dependencies).
+pub async fn start_services(ctx: Context) -> anyhow::Result<()> {
+    ctx.supervisor.start_all().await;
+    Ok(())
+}
+
+/// Waits (at most `ctx.ready_timeout`) until every loaded service is ready, then publishes
+/// stage `running` with `ready` telling whether they all made it.
+pub async fn wait_for_services(ctx: Context) -> anyhow::Result<()> {
+    let specs = ctx.machine.services();
+    let deadline = Instant::now() + ctx.ready_timeout;
+    let not_ready = loop {
+        let infos = ctx.supervisor.list();
+        let not_ready: Vec<String> = specs
+            .iter()
+            .filter(|s| !is_ready(s, infos.iter().find(|i| i.id == s.id)))
+            .map(|s| s.id.clone())
+            .collect();
+        if not_ready.is_empty() || Instant::now() >= deadline {
+            break not_ready;
+        }
+        sleep(Duration::from_millis(100)).await;
+    };
+    if !not_ready.is_empty() {
+        console::log(format_args!(
+            "services not ready after {:?}: [{}]; the machine runs but is not ready",
+            ctx.ready_timeout,
+            not_ready.join(", ")
+        ));
+    }
+    set_stage(&ctx, "running", not_ready.is_empty())
+}
+
+/// Running and healthy (or without a health check), or done on purpose.
+fn is_ready(spec: &ServiceSpec, info: Option<&ServiceInfo>) -> bool {
+    let Some(info) = info else { return false };
+    match info.state {
+        ServiceState::Running => spec.health.is_none() || info.health.healthy,
+        ServiceState::Finished | ServiceState::Skipped => true,
+        _ => false,
+    }
+}
