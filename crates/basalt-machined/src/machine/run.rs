@@ -1,16 +1,19 @@
 //! machined's main: assemble the parts, boot, serve requests until halted.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use basalt_resources::Store;
+use tokio_util::sync::CancellationToken;
 
 use super::handle::MachineHandle;
 use super::options::MachinedOptions;
 use super::resources;
+use crate::api::{self, ApiHandle};
 use crate::config_source::{LogAndWait, MaintenanceHook};
 use crate::events::EventBus;
+use crate::logs::ServiceLog;
 use crate::pid1::{self, console, Request, Signals};
 use crate::platform::{Mode, Paths};
 use crate::process::Reaper;
@@ -128,6 +131,15 @@ async fn run(opts: MachinedOptions, sys: Arc<dyn Syscall>) -> i32 {
             return 1;
         }
     };
+    let machined_log = handle.supervisor.extra_log("machined");
+    console::mirror_to(machined_log.clone());
+    let api_shutdown = CancellationToken::new();
+    tokio::spawn(serve_api(
+        handle.clone(),
+        opts.mode,
+        machined_log,
+        api_shutdown.clone(),
+    ));
     match Signals::listen() {
         Ok(signals) => {
             tokio::spawn(handle_signals(signals, handle.clone()));
@@ -149,6 +161,7 @@ async fn run(opts: MachinedOptions, sys: Arc<dyn Syscall>) -> i32 {
         let _ = tokio::time::timeout(Duration::from_secs(5), handle.sequencer.idle()).await;
         match (requested, opts.mode) {
             (Some(Halt::PowerOff), Mode::Container) => {
+                api_shutdown.cancel();
                 console::log(format_args!("machined exiting: the node is shut down"));
                 return 0;
             }
@@ -165,6 +178,26 @@ async fn run(opts: MachinedOptions, sys: Arc<dyn Syscall>) -> i32 {
             (Some(Halt::Reboot), Mode::Container) | (None, _) => {}
         }
         handle.machine.request_halt_clear();
+    }
+}
+
+/// Serves the machine API on its unix socket until `shutdown`; a failure is logged and
+/// machined stays up (the console and signals still work).
+async fn serve_api(
+    handle: MachineHandle,
+    mode: Mode,
+    log: ServiceLog,
+    shutdown: CancellationToken,
+) {
+    let mut api = ApiHandle::from_machine(&handle, &mode.to_string());
+    api.machined_log = Some(log);
+    let socket = Path::new(api::SOCKET_PATH);
+    console::log(format_args!(
+        "machine API listening on {}",
+        socket.display()
+    ));
+    if let Err(e) = api::serve(api, socket, shutdown).await {
+        console::log(format_args!("machine API stopped: {e}"));
     }
 }
 

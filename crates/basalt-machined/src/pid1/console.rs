@@ -3,13 +3,28 @@
 
 use std::fmt;
 use std::io::Write;
+use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::logs::ServiceLog;
+
+/// Where console lines are also kept, so `basaltctl logs machined` can read them.
+static MIRROR: OnceLock<ServiceLog> = OnceLock::new();
+
+/// Also keeps every later console line in `log` (the first call wins).
+pub fn mirror_to(log: ServiceLog) {
+    let _ = MIRROR.set(log);
+}
 
 /// Writes one console line with the current UTC time. Never fails (a closed console is ignored).
 pub fn log(message: fmt::Arguments<'_>) {
-    let line = format!("[machined] {} {}\n", rfc3339(SystemTime::now()), message);
+    let line = format!("[machined] {} {}", rfc3339(SystemTime::now()), message);
+    if let Some(mirror) = MIRROR.get() {
+        mirror.push(line.as_bytes());
+    }
     let mut err = std::io::stderr().lock();
     let _ = err.write_all(line.as_bytes());
+    let _ = err.write_all(b"\n");
     let _ = err.flush();
 }
 

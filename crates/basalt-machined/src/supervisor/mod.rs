@@ -309,6 +309,12 @@ impl Supervisor {
         Ok(self.log_of(id).stream(tail, follow))
     }
 
+    /// A log kept next to the services' logs (same limits, same `/var/log` file once the log
+    /// directory is set) for something that is not a supervised service, e.g. machined itself.
+    pub fn extra_log(&self, name: &str) -> crate::logs::ServiceLog {
+        self.inner.logs.log(name)
+    }
+
     /// From now on, service logs are also appended to `<dir>/<svc>.log` (with rotation).
     pub fn set_log_dir(&self, dir: PathBuf) {
         if let Err(e) = self.inner.logs.set_log_dir(dir) {

@@ -34,7 +34,7 @@ impl NodeDirs {
 }
 
 /// Copies `binary` to the same path under `root`, with every library `ldd` names.
-fn install(root: &Path, binary: &Path, at: &str) {
+pub fn install(root: &Path, binary: &Path, at: &str) {
     let target = root.join(at.trim_start_matches('/'));
     std::fs::create_dir_all(target.parent().unwrap()).unwrap();
     std::fs::copy(binary, &target).unwrap();
@@ -52,6 +52,14 @@ fn install(root: &Path, binary: &Path, at: &str) {
 
 /// A node root with basalt, sleep and one image service (`sleeper`).
 pub fn build_node() -> NodeDirs {
+    build_node_with(&[(
+        "sleeper",
+        "name: sleeper\ncommand: [/usr/bin/sleep, '100000']\nstopTimeout: 3s\n",
+    )])
+}
+
+/// A node root with basalt, sleep and the given image services (`(name, yaml)`).
+pub fn build_node_with(services: &[(&str, &str)]) -> NodeDirs {
     let tmp = tempfile::tempdir().unwrap();
     let dirs = NodeDirs { tmp };
     let root = dirs.root();
@@ -76,11 +84,10 @@ pub fn build_node() -> NodeDirs {
         "/usr/bin/basalt",
     );
     install(&root, Path::new("/usr/bin/sleep"), "/usr/bin/sleep");
-    std::fs::write(
-        root.join("usr/lib/basalt/services/sleeper.yaml"),
-        "name: sleeper\ncommand: [/usr/bin/sleep, '100000']\nstopTimeout: 3s\n",
-    )
-    .unwrap();
+    for (name, yaml) in services {
+        let file = root.join(format!("usr/lib/basalt/services/{name}.yaml"));
+        std::fs::write(file, yaml).unwrap();
+    }
     dirs
 }
 
