@@ -201,7 +201,10 @@ fn machined_runs_services_and_basaltctl_drives_it_over_the_socket() {
     let members = node.ok(&["get", "members"]);
     assert!(members.contains("e2e-node"), "{members}");
     let svc = node.ok(&["get", "svc", "db", "-o", "json"]);
-    assert!(svc.contains("\"healthy\": true") || svc.contains("\"healthy\":true"), "{svc}");
+    assert!(
+        svc.contains("\"healthy\": true") || svc.contains("\"healthy\":true"),
+        "{svc}"
+    );
 
     // flaky: Running → Failed → Running again, with the history to prove it.
     eventually("flaky failed and was restarted", || {
