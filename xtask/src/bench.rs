@@ -3,6 +3,14 @@
 //!
 //! A figure that cannot be measured becomes a row marked failed (with the reason); the other
 //! figures are still measured, and the command exits non-zero at the end.
+//!
+//! This file holds the report and the `basaltctl` / in-process figures; the machined figures
+//! (boot, idle memory, shutdown of a `basalt launch` node) live in `bench/node.rs`.
+
+mod launcher;
+mod node;
+mod node_root;
+mod proc_status;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -45,20 +53,21 @@ pub fn run() -> Result<()> {
     let mut rows = Vec::new();
     let release = cmd::target_dir().join("release");
 
-    match build("basaltctl") {
+    match build(&["basaltctl"]) {
         Ok(()) => rows.extend(
             gen_config(&release.join("basaltctl"))
                 .unwrap_or_else(|err| vec![Row::failed("basaltctl gen config", &err)]),
         ),
         Err(err) => rows.push(Row::failed("basaltctl gen config", &err)),
     }
-    match build("basalt-bench") {
+    match build(&["basalt-bench"]) {
         Ok(()) => match in_process(&release.join("basalt-bench")) {
             Ok(found) => rows.extend(found),
             Err(err) => rows.push(Row::failed("basalt-bench (in-process)", &err)),
         },
         Err(err) => rows.push(Row::failed("basalt-bench (in-process)", &err)),
     }
+    rows.extend(node::rows(&release));
 
     let table = markdown(&rows);
     println!("\n{table}");
@@ -79,9 +88,14 @@ pub fn run() -> Result<()> {
     Ok(())
 }
 
-fn build(package: &str) -> Result<()> {
-    println!("xtask bench: building {package} (release)");
-    cmd::run(cmd::cargo().args(["build", "--release", "-p", package]))
+fn build(packages: &[&str]) -> Result<()> {
+    println!("xtask bench: building {} (release)", packages.join(", "));
+    let mut command = cmd::cargo();
+    command.args(["build", "--release"]);
+    for package in packages {
+        command.args(["-p", package]);
+    }
+    cmd::run(&mut command)
 }
 
 /// Times `basaltctl gen config demo https://10.5.0.2:6443` in a fresh folder each run.

@@ -80,7 +80,7 @@ fn is_executable(path: &Path) -> bool {
 }
 
 /// True when the effective user id is 0 (read from `/proc/self/status`).
-fn is_root() -> bool {
+pub fn is_root() -> bool {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|status| effective_uid(&status))

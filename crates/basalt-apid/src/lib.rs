@@ -1,0 +1,1 @@
+//! apid (being written).
