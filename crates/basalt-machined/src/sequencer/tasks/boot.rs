@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use anyhow::{bail, Context as _};
-use tokio::time::{sleep, Instant};
+use tokio::time::Instant;
 
 use super::set_stage;
 use crate::events::ServiceState;
@@ -67,6 +67,9 @@ pub async fn start_services(ctx: Context) -> anyhow::Result<()> {
 pub async fn wait_for_services(ctx: Context) -> anyhow::Result<()> {
     let specs = ctx.machine.services();
     let deadline = Instant::now() + ctx.ready_timeout;
+    // Re-check whenever a service changes state (subscribed before the first check, so no
+    // change is missed); a slow tick is only a safety net.
+    let mut changes = ctx.bus.subscribe(None);
     let not_ready = loop {
         let infos = ctx.supervisor.list();
         let not_ready: Vec<String> = specs
@@ -77,7 +80,7 @@ pub async fn wait_for_services(ctx: Context) -> anyhow::Result<()> {
         if not_ready.is_empty() || Instant::now() >= deadline {
             break not_ready;
         }
-        sleep(Duration::from_millis(100)).await;
+        let _ = tokio::time::timeout(Duration::from_secs(1), changes.next()).await;
     };
     if !not_ready.is_empty() {
         console::log(format_args!(
