@@ -8,10 +8,15 @@ use anyhow::{bail, Context, Result};
 use crate::cmd;
 
 /// Which Debian package provides each executable we need.
-pub const TABLE: &[(&str, &str)] = &[("openssl", "openssl"), ("c++", "g++")];
+pub const TABLE: &[(&str, &str)] = &[
+    ("openssl", "openssl"),
+    ("c++", "g++"),
+    ("ip", "iproute2"),
+    ("curl", "curl"),
+];
 
 /// Executables the test suite calls (real `openssl` checks our certificates).
-pub const FOR_TESTS: &[&str] = &["openssl"];
+pub const FOR_TESTS: &[&str] = &["openssl", "ip", "curl"];
 
 /// Executables the fuzz build needs (libfuzzer-sys compiles libFuzzer's C++ sources).
 pub const FOR_FUZZ: &[&str] = &["c++"];

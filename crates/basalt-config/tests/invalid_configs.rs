@@ -265,16 +265,19 @@ fn all_errors_are_reported_at_once() {
 }
 
 #[test]
-fn container_mode_warns_about_static_addresses() {
+fn container_mode_applies_static_addresses_and_warns_only_about_install() {
+    // machined configures interfaces in container mode too (the launcher only provides links).
     let text =
         interfaces("            - interface: eth0\n              addresses: [10.5.0.2/24]\n");
     let report = validate(&MachineConfig::from_yaml(&text).unwrap(), Mode::Container);
     assert!(report.errors.is_empty(), "{report}");
     let warnings: Vec<String> = report.warnings.iter().map(ToString::to_string).collect();
-    assert_eq!(warnings, [
-        format!("{D1}, line 111: .machine.install: is ignored in container mode (nothing is installed)"),
-        format!("{D1}, line 60: .machine.network.interfaces[0].addresses: static addresses are ignored in container mode (the provider sets up the network)"),
-    ]);
+    assert_eq!(
+        warnings,
+        [format!(
+            "{D1}, line 111: .machine.install: is ignored in container mode (nothing is installed)"
+        ),]
+    );
 }
 
 #[test]

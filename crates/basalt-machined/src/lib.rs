@@ -4,6 +4,7 @@ pub mod config_source;
 pub mod events;
 pub mod logs;
 pub mod machine;
+pub mod network;
 pub mod pid1;
 pub mod platform;
 pub mod process;

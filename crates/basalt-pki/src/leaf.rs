@@ -106,6 +106,17 @@ impl LeafTemplate<'_> {
                     .to_string(),
             });
         }
+        // rcgen keeps one value per attribute type, so a second Organization would silently
+        // replace the first; refuse instead of issuing a certificate with fewer roles.
+        if self.organizations.len() > 1 {
+            return Err(PkiError::InvalidRequest {
+                field: "organizations",
+                value: self.organizations.join(","),
+                reason: "only one Organization (role) per certificate is supported; issue one \
+                         certificate per role (os:admin already includes every other role)"
+                    .to_string(),
+            });
+        }
         let mut params = CertificateParams::default();
         let mut dn = DistinguishedName::new();
         for org in self.organizations {
@@ -293,5 +304,17 @@ mod tests {
             err.contains("dns_names") && err.contains("bad name"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn several_roles_are_refused_rather_than_dropped() {
+        let err = issue_client_certificate(
+            &ca(KeyAlgorithm::Ed25519),
+            &["os:reader", "os:etcd:backup"],
+            Duration::from_secs(60),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("one Organization"), "{err}");
     }
 }

@@ -1,12 +1,14 @@
 //! `basalt`: the multi-call binary of a Basalt node.
 //!
-//! Dispatch on argv[1]: `machined`, `launch`, `runner`, `version`; when started as `init`
-//! (argv[0] basename), it is machined in metal mode. All logic lives in `basalt-machined`.
+//! Dispatch on argv[1]: `machined`, `launch`, `runner`, `apid`, `version`; when started as
+//! `init` (argv[0] basename), it is machined in metal mode. All logic lives in
+//! `basalt-machined` and `basalt-apid`.
 
 use std::path::Path;
 
-const USAGE: &str = "usage: basalt machined --platform container|metal [basalt.config=PATH]
-       basalt launch --root DIR --state DIR --ephemeral DIR [--hostname H] [--config FILE] [--socket-dir DIR] [--exe PATH]
+const USAGE: &str = "usage: basalt machined --platform container|metal [basalt.config=PATH] [basalt.maintenance-ca=PATH]
+       basalt launch --root DIR --state DIR --ephemeral DIR [--hostname H] [--config FILE] [--maintenance-ca FILE] [--socket-dir DIR] [--exe PATH]
+       basalt apid [--socket PATH] [--listen ADDR:PORT] [--maintenance] [--maintenance-ca FILE] [--cert-lifetime 24h]
        basalt runner [--rlimit RES=SOFT:HARD] [--oom-score-adj N] [--drop-cap CAP]... -- ARGV...
        basalt version";
 
@@ -31,6 +33,7 @@ fn dispatch(args: Vec<String>) -> i32 {
         Some("machined") => basalt_machined::machine::main(&argv0, &rest),
         Some("launch") => basalt_machined::platform::container::main(&rest),
         Some("runner") => basalt_machined::process::wrapper::main(rest),
+        Some("apid") => basalt_apid::main(rest),
         Some("version") => {
             println!("basalt {}", env!("CARGO_PKG_VERSION"));
             0

@@ -47,6 +47,8 @@ pub enum Command {
     Events(commands::events::EventsArgs),
     /// Get resources (or watch them with -w)
     Get(commands::get::GetArgs),
+    /// Apply a machine config to the nodes
+    ApplyConfig(commands::apply::ApplyArgs),
     /// Reboot the node
     Reboot(commands::power::RebootArgs),
     /// Shut the node down

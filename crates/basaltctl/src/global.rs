@@ -36,6 +36,16 @@ pub struct GlobalArgs {
     )]
     pub nodes: Vec<String>,
 
+    /// Do not verify the server's certificate and send no client certificate unless the
+    /// server asks for one (a node in maintenance mode); -n names the node to connect to
+    #[arg(long, global = true)]
+    pub insecure: bool,
+
+    /// With --insecure: accept only a server certificate with this SHA-256 fingerprint
+    /// (sha256:<hex>, as the node prints it); may repeat
+    #[arg(long, global = true, value_name = "sha256:HEX", requires = "insecure")]
+    pub cert_fingerprint: Vec<String>,
+
     /// Talk to machined's local API on this unix socket (e.g. /system/run/machined/machine.sock)
     #[arg(long, global = true, env = "BASALT_SOCKET", value_name = "PATH")]
     pub socket: Option<PathBuf>,

@@ -34,11 +34,14 @@ fn main() -> ExitCode {
         Command::Logs(args) => commands::logs::run(&cli.global, &args),
         Command::Events(args) => commands::events::run(&cli.global, &args),
         Command::Get(args) => commands::get::run(&cli.global, &args),
+        Command::ApplyConfig(args) => commands::apply::run(&cli.global, &args),
         Command::Reboot(args) => commands::power::reboot(&cli.global, &args),
         Command::Shutdown(args) => commands::power::shutdown(&cli.global, &args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // Each failed node was already reported on stderr as `NODE: error: ...`.
+        Err(err) if err.is::<client::replies::NodesFailed>() => ExitCode::FAILURE,
         Err(err) => {
             // `{:#}` joins the cause chain with ": ".
             eprintln!("error: {err:#}");

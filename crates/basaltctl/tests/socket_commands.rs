@@ -141,6 +141,7 @@ async fn get_services_table_yaml_and_json() {
         assert_eq!(
             lines[0].split_whitespace().collect::<Vec<_>>(),
             [
+                "NODE",
                 "NAMESPACE",
                 "TYPE",
                 "ID",
@@ -154,13 +155,14 @@ async fn get_services_table_yaml_and_json() {
         );
         let web: Vec<&str> = lines
             .iter()
-            .find(|l| l.split_whitespace().nth(2) == Some("web"))
+            .find(|l| l.split_whitespace().nth(3) == Some("web"))
             .unwrap_or_else(|| panic!("{text}"))
             .split_whitespace()
             .collect();
-        assert_eq!(web[0], "runtime", "{text}");
-        assert_eq!(web[4], "true", "running: {text}");
-        assert!(web[3].parse::<u64>().unwrap() >= 1, "{text}");
+        assert_eq!(web[0], hostname(), "{text}");
+        assert_eq!(web[1], "runtime", "{text}");
+        assert_eq!(web[5], "true", "running: {text}");
+        assert!(web[4].parse::<u64>().unwrap() >= 1, "{text}");
     }
 
     let yaml = node.run(&["get", "services", "web", "-o", "yaml"]).await;
@@ -262,12 +264,12 @@ async fn missing_or_absent_socket_says_what_to_check() {
     let line = run_command(&reaper, piped(cmd)).await.fails().to_string();
     assert!(line.contains(missing.to_str().unwrap()), "{line}");
 
-    // No socket at all: the network path is not there yet.
+    // No socket and no client config: the network path says what is missing.
     let mut cmd = Command::new(bin);
     cmd.env_clear().env("HOME", dir.path()).arg("services");
     let line = run_command(&reaper, piped(cmd)).await.fails().to_string();
     assert!(
-        line.contains("no --socket given; network (mTLS) access arrives with apid"),
+        line.starts_with("error: cannot reach the Basalt API: no context set in "),
         "{line}"
     );
 }

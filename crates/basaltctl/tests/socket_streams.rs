@@ -57,9 +57,11 @@ async fn get_watch_shows_each_transition_in_order() {
     node.wait_state("web", ServiceState::Running).await;
 
     let watch = node.stream(&["get", "svc", "-w"]);
-    let header: Vec<String> = watch
-        .next_line()
+    let header_line = watch.next_line();
+    assert!(header_line.starts_with("NODE "), "{header_line}");
+    let header: Vec<String> = header_line
         .split_whitespace()
+        .skip(1) // NODE
         .map(String::from)
         .collect();
     assert_eq!(
@@ -80,6 +82,7 @@ async fn get_watch_shows_each_transition_in_order() {
     let created: Vec<String> = watch
         .next_line()
         .split_whitespace()
+        .skip(1) // NODE
         .map(String::from)
         .collect();
     assert_eq!(
@@ -97,6 +100,7 @@ async fn get_watch_shows_each_transition_in_order() {
         let cells: Vec<String> = watch
             .next_line()
             .split_whitespace()
+            .skip(1) // NODE
             .map(String::from)
             .collect();
         assert_eq!(cells[0], "updated", "{cells:?}");

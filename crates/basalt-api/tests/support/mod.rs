@@ -38,6 +38,20 @@ impl MachineService for TestMachine {
     type EventsStream = BoxStream<Event>;
     type LogsStream = BoxStream<Data>;
 
+    async fn apply_configuration(
+        &self,
+        _: Request<m::ApplyConfigurationRequest>,
+    ) -> Result<Response<m::ApplyConfigurationResponse>, Status> {
+        Err(Status::unimplemented("apply_configuration"))
+    }
+
+    async fn generate_client_configuration(
+        &self,
+        _: Request<m::GenerateClientConfigurationRequest>,
+    ) -> Result<Response<m::GenerateClientConfigurationResponse>, Status> {
+        Err(Status::unimplemented("generate_client_configuration"))
+    }
+
     async fn version(&self, _: Request<()>) -> Result<Response<m::VersionResponse>, Status> {
         Ok(Response::new(m::VersionResponse {
             messages: vec![m::Version {

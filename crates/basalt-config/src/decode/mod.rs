@@ -26,11 +26,35 @@ use tree::{Node, NodeKind};
 /// Largest accepted machine config (4 MiB).
 pub const MAX_CONFIG_BYTES: usize = 4 * 1024 * 1024;
 
+/// Raw U+0085, U+2028 and U+2029 are line breaks for YAML 1.1 readers (Go's yaml, which Talos
+/// uses, and the writer behind `to_yaml`) but not for YAML 1.2 ones, so the same text would mean
+/// two different values. Refuse them; written as escapes (`"\u2028"`) they are fine.
+fn reject_unicode_line_breaks(text: &str) -> Result<(), DecodeError> {
+    for (index, line) in text.split('\n').enumerate() {
+        if let Some((at, c)) = line
+            .char_indices()
+            .find(|(_, c)| matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}'))
+        {
+            return Err(DecodeError::Syntax {
+                line: index + 1,
+                column: Some(line[..at].chars().count() + 1),
+                message: format!(
+                    "raw U+{:04X} (a Unicode line break) is ambiguous in YAML; write it as an escape \
+                     (\"\\u{:04x}\") in a double-quoted string, or use \\n",
+                    c as u32, c as u32
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Decodes a whole stream: the documents and, for each, its line index.
 pub(crate) fn decode_stream(text: &str) -> Result<(Vec<Document>, Vec<LineIndex>), DecodeError> {
     if text.len() > MAX_CONFIG_BYTES {
         return Err(DecodeError::TooLarge { size: text.len() });
     }
+    reject_unicode_line_breaks(text)?;
     let roots = tree::parse_stream(text).map_err(|e| DecodeError::Syntax {
         line: e.line,
         column: e.column,

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use super::checks;
-use super::{Ctx, Mode};
+use super::Ctx;
 use crate::decode::push_index;
 use crate::v1alpha1::{Config, Device, MachineType, Route, Vip};
 
@@ -75,12 +75,6 @@ fn device(c: &Config, dev: &Device, base: &str, ctx: &mut Ctx<'_>) {
         );
     }
     addresses(dev.addresses.as_deref(), dev.cidr.as_deref(), base, ctx);
-    if ctx.mode == Mode::Container && (dev.addresses.is_some() || dev.cidr.is_some()) {
-        ctx.warn(
-            &format!("{base}.addresses"),
-            "static addresses are ignored in container mode (the provider sets up the network)",
-        );
-    }
     routes(dev.routes.as_deref(), base, ctx);
     mtu(dev.mtu, base, ctx);
     vip(c, dev.vip.as_ref(), base, ctx);

@@ -10,6 +10,7 @@ use basalt_resources::Store;
 
 use crate::events::EventBus;
 use crate::logs::ServiceLog;
+use crate::machine::config_apply::ConfigApplier;
 use crate::machine::resources::{HostnameSpec, HOSTNAME_ID};
 use crate::sequencer::SequencerError;
 use crate::supervisor::Supervisor;
@@ -20,7 +21,7 @@ pub const KMSG_PATH: &str = "/dev/kmsg";
 /// The service id under which machined's own log is served by `Logs`.
 pub const MACHINED_LOG_ID: &str = "machined";
 
-/// Starts the power sequences. Implemented by [`MachineHandle`](crate::machine::MachineHandle);
+/// Starts the power sequences and applies configs. Implemented by [`MachineHandle`](crate::machine::MachineHandle);
 /// tests may implement it with a recorder.
 ///
 /// Both calls return as soon as the sequence is accepted (it runs in the background) or
@@ -30,6 +31,11 @@ pub trait PowerControl: Send + Sync + 'static {
     fn reboot(&self) -> Result<(), SequencerError>;
     /// Starts the shutdown sequence.
     fn shutdown(&self) -> Result<(), SequencerError>;
+    /// Applies machine configs (`ApplyConfiguration`); `None` (the default) where the
+    /// machine cannot (test recorders), then the RPC is UNIMPLEMENTED.
+    fn config_applier(&self) -> Option<ConfigApplier> {
+        None
+    }
 }
 
 impl PowerControl for crate::machine::MachineHandle {
@@ -39,6 +45,10 @@ impl PowerControl for crate::machine::MachineHandle {
 
     fn shutdown(&self) -> Result<(), SequencerError> {
         crate::machine::MachineHandle::shutdown(self)
+    }
+
+    fn config_applier(&self) -> Option<ConfigApplier> {
+        Some(self.applier().clone())
     }
 }
 
@@ -139,6 +149,38 @@ pub enum Role {
     Operator,
     /// `os:reader`: read-only, no secrets.
     Reader,
+    /// `os:etcd:backup`: etcd snapshots plus what readers may do.
+    EtcdBackup,
+    /// `os:impersonator`: another node's apid forwarding a caller's roles.
+    Impersonator,
+}
+
+impl Role {
+    /// Every role with its name.
+    pub const ALL: [(Role, &'static str); 5] = [
+        (Role::Admin, "os:admin"),
+        (Role::Operator, "os:operator"),
+        (Role::Reader, "os:reader"),
+        (Role::EtcdBackup, "os:etcd:backup"),
+        (Role::Impersonator, "os:impersonator"),
+    ];
+
+    /// The role named `name` (`os:admin` ...); `None` for unknown names.
+    pub fn parse(name: &str) -> Option<Role> {
+        Self::ALL
+            .iter()
+            .find(|(_, n)| *n == name.trim())
+            .map(|(r, _)| *r)
+    }
+
+    /// The role's name, e.g. `os:admin`.
+    pub fn name(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(r, _)| *r == self)
+            .map(|(_, n)| *n)
+            .unwrap_or("")
+    }
 }
 
 /// Who makes a request. The server puts one into every request's extensions: on the local
@@ -165,6 +207,19 @@ impl Caller {
             .get::<Caller>()
             .cloned()
             .unwrap_or_default()
+    }
+
+    /// The caller named by the `x-basalt-roles` header value (comma-separated roles;
+    /// unknown names are ignored).
+    pub fn from_roles_header(value: &str) -> Caller {
+        let mut roles: Vec<Role> = value.split(',').filter_map(Role::parse).collect();
+        roles.dedup();
+        Caller { roles }
+    }
+
+    /// Whether the caller is an administrator.
+    pub fn is_admin(&self) -> bool {
+        self.roles.contains(&Role::Admin)
     }
 
     /// Whether the caller may read resources of sensitive types.

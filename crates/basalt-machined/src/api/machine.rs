@@ -7,7 +7,8 @@ use tonic::{Request, Response, Status};
 
 use super::cosi_state::BoxStream;
 use super::handle::ApiHandle;
-use super::{dmesg, events, logs, power, services, version};
+use super::handle::Caller;
+use super::{apply, client_config, dmesg, events, logs, power, services, version};
 
 /// The machine service.
 #[derive(Clone, Debug)]
@@ -28,6 +29,24 @@ impl MachineService for Machine {
     type DmesgStream = BoxStream<Data>;
     type EventsStream = BoxStream<m::Event>;
     type LogsStream = BoxStream<Data>;
+
+    async fn apply_configuration(
+        &self,
+        request: Request<m::ApplyConfigurationRequest>,
+    ) -> Result<Response<m::ApplyConfigurationResponse>, Status> {
+        let caller = Caller::of(&request);
+        apply::apply(&self.handle, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn generate_client_configuration(
+        &self,
+        request: Request<m::GenerateClientConfigurationRequest>,
+    ) -> Result<Response<m::GenerateClientConfigurationResponse>, Status> {
+        let caller = Caller::of(&request);
+        client_config::generate(&self.handle, &caller, request.get_ref()).map(Response::new)
+    }
 
     async fn dmesg(
         &self,

@@ -3,12 +3,15 @@
 //!
 //! - [`serve`] builds the tonic router with both services and runs it until shutdown.
 //! - [`ApiHandle`] is what the server serves from; [`PowerControl`] starts reboot/shutdown.
-//! - Every request carries a [`Caller`]; on the local socket every caller is an
-//!   administrator (the socket is root-only), apid will attach roles from certificates.
+//! - Every request carries a [`Caller`]: the roles of the `x-basalt-roles` header that apid
+//!   sets on every call it passes on ([`ROLES_HEADER`]); without the header the caller is
+//!   a local administrator (the socket is root-only).
 //! - Errors become statuses in one place, [`status`]; every reply carries
 //!   `common.Metadata { hostname }`.
 //! - Requests larger than [`MAX_REQUEST_BYTES`] are refused with OUT_OF_RANGE (tonic's code for it).
 
+mod apply;
+mod client_config;
 mod cosi_convert;
 mod cosi_state;
 mod cosi_watch;
@@ -40,6 +43,9 @@ pub use handle::{ApiHandle, Caller, NodeInfo, PowerControl, Role, KMSG_PATH, MAC
 pub use machine::Machine;
 pub use version::version_info;
 
+/// The gRPC metadata carrying the original caller's roles (set by apid).
+pub const ROLES_HEADER: &str = "x-basalt-roles";
+
 /// Where machined serves its local API.
 pub const SOCKET_PATH: &str = "/system/run/machined/machine.sock";
 
@@ -47,7 +53,7 @@ pub const SOCKET_PATH: &str = "/system/run/machined/machine.sock";
 pub const MAX_REQUEST_BYTES: usize = 4 * 1024 * 1024;
 
 /// The router serving both services for `handle`; streams end when `shutdown` fires. Every
-/// request gets the caller [`Caller::local_admin`].
+/// request gets its [`Caller`] from [`ROLES_HEADER`] (absent: [`Caller::local_admin`]).
 pub fn router(handle: ApiHandle, shutdown: CancellationToken) -> Router {
     let machine = MachineServiceServer::new(Machine::new(handle.clone(), shutdown.clone()))
         .max_decoding_message_size(MAX_REQUEST_BYTES);
@@ -58,9 +64,14 @@ pub fn router(handle: ApiHandle, shutdown: CancellationToken) -> Router {
         .add_service(InterceptedService::new(state, local_caller))
 }
 
-/// Marks a request as coming from the local socket's caller.
+/// Attaches the request's [`Caller`]: the roles of [`ROLES_HEADER`] when present (only root
+/// and apid reach the socket), else a local administrator.
 fn local_caller(mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
-    request.extensions_mut().insert(Caller::local_admin());
+    let caller = match request.metadata().get(ROLES_HEADER) {
+        Some(value) => Caller::from_roles_header(value.to_str().unwrap_or_default()),
+        None => Caller::local_admin(),
+    };
+    request.extensions_mut().insert(caller);
     Ok(request)
 }
 

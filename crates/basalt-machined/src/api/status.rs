@@ -10,6 +10,10 @@
 //! | sensitive resource without the admin role | `PERMISSION_DENIED` | |
 //! | store/bus closed, kernel log unreadable, machine stopping | `UNAVAILABLE` | |
 //! | a request we do not support yet (option, driver) | `UNIMPLEMENTED` | |
+//! | invalid machine config in ApplyConfiguration | `INVALID_ARGUMENT` | every finding in the message |
+//! | apply mode not possible (needs a reboot, not in maintenance) | `FAILED_PRECONDITION` | |
+//! | new config persisted but reboot refused | `ABORTED` | |
+//! | a caller without the role an RPC needs (admin-only RPCs) | `PERMISSION_DENIED` | |
 //! | request larger than 4 MiB | `OUT_OF_RANGE` | set by tonic before our code runs |
 //! | everything else | `INTERNAL` | |
 
@@ -17,6 +21,7 @@ use basalt_resources::{StoreError, WatchError};
 use tonic::{Code, Status};
 
 use crate::events::EventBusError;
+use crate::machine::config_apply::ApplyError;
 use crate::sequencer::SequencerError;
 use crate::supervisor::SupervisorError;
 
@@ -101,6 +106,20 @@ impl IntoStatus for EventBusError {
                 "the event bus was closed: machined is stopping; reconnect once it is back",
             ),
         }
+    }
+}
+
+impl IntoStatus for ApplyError {
+    fn into_status(self) -> Status {
+        let code = match &self {
+            ApplyError::Invalid(_) => Code::InvalidArgument,
+            ApplyError::NeedsReboot { .. } | ApplyError::NotInMaintenance(_) => {
+                Code::FailedPrecondition
+            }
+            ApplyError::Reboot(_) => Code::Aborted,
+            ApplyError::Persist(_) | ApplyError::Store(_) => Code::Internal,
+        };
+        Status::new(code, self.to_string())
     }
 }
 

@@ -1,5 +1,7 @@
 //! Where the machine config comes from, in order:
 //!
+//! 0. a config staged by `ApplyConfiguration` (mode STAGED), `<STATE>/config.staged.yaml`,
+//!    is first promoted to `<STATE>/config.yaml` (atomic rename);
 //! 1. `<STATE>/config.yaml` (persisted by an earlier boot or an apply);
 //! 2. a `basalt.config=PATH` argument (the kernel command line in metal mode, machined's own
 //!    arguments — set by the launcher — in container mode); PATH is a file inside the node.
@@ -18,11 +20,18 @@ use std::path::{Path, PathBuf};
 use basalt_config::validate::{validate, Mode};
 use basalt_config::MachineConfig;
 
-pub use maintenance::{LogAndWait, MaintenanceHook};
-pub use persist::{write_atomically, PersistError};
+pub use maintenance::{Inbox, LogAndWait, MaintenanceHook, WaitForApply};
+pub use persist::{rename_atomically, write_atomically, write_atomically_then, PersistError};
 
 /// File name of the persisted config inside STATE.
 pub const STATE_CONFIG_FILE: &str = "config.yaml";
+
+/// File name of a config staged for the next boot inside STATE.
+pub const STAGED_CONFIG_FILE: &str = "config.staged.yaml";
+
+/// The argument (kernel command line word) naming a PEM file with the CA that client
+/// certificates must chain to in maintenance mode.
+pub const MAINTENANCE_CA_ARGUMENT: &str = "basalt.maintenance-ca=";
 
 /// The argument (kernel command line word) naming a config file.
 pub const CONFIG_ARGUMENT: &str = "basalt.config=";
@@ -105,6 +114,7 @@ impl ConfigSource {
     pub fn acquire(&self, log: &mut dyn FnMut(String)) -> Acquired {
         let state_file = self.state_dir.join(STATE_CONFIG_FILE);
         let state_host = self.host_path(&state_file);
+        self.promote_staged(&state_host, log);
         if state_host.exists() {
             return self.load(&state_host, Origin::State(state_file), log);
         }
@@ -169,6 +179,24 @@ impl ConfigSource {
         }
     }
 
+    /// Moves a staged config over the persisted one, if there is one.
+    fn promote_staged(&self, state_host: &Path, log: &mut dyn FnMut(String)) {
+        let staged = self.host_path(&self.state_dir.join(STAGED_CONFIG_FILE));
+        if !staged.exists() {
+            return;
+        }
+        match rename_atomically(&staged, state_host) {
+            Ok(()) => log(format!(
+                "promoted the staged machine config {} to {}",
+                self.state_dir.join(STAGED_CONFIG_FILE).display(),
+                self.state_dir.join(STATE_CONFIG_FILE).display()
+            )),
+            Err(e) => log(format!(
+                "warning: the staged config is not used (it stays for the next boot): {e}"
+            )),
+        }
+    }
+
     /// Maps an absolute path inside the node to the path seen by this process.
     fn host_path(&self, inside: &Path) -> PathBuf {
         self.root.join(inside.strip_prefix("/").unwrap_or(inside))
@@ -178,9 +206,19 @@ impl ConfigSource {
 /// The `basalt.config=` value among whitespace-separated words (kernel command line or
 /// machined arguments); the last occurrence wins, an empty value counts as absent.
 pub fn config_argument<'a>(words: impl IntoIterator<Item = &'a str>) -> Option<PathBuf> {
+    argument(CONFIG_ARGUMENT, words)
+}
+
+/// The `basalt.maintenance-ca=` value among whitespace-separated words (as
+/// [`config_argument`]).
+pub fn maintenance_ca_argument<'a>(words: impl IntoIterator<Item = &'a str>) -> Option<PathBuf> {
+    argument(MAINTENANCE_CA_ARGUMENT, words)
+}
+
+fn argument<'a>(prefix: &str, words: impl IntoIterator<Item = &'a str>) -> Option<PathBuf> {
     words
         .into_iter()
-        .filter_map(|w| w.strip_prefix(CONFIG_ARGUMENT))
+        .filter_map(|w| w.strip_prefix(prefix))
         .filter(|v| !v.is_empty())
         .last()
         .map(PathBuf::from)

@@ -27,6 +27,17 @@ pub enum PersistError {
 /// write `.<name>.tmp` next to it with `mode`, fsync it, rename it over `target`, fsync the
 /// directory.
 pub fn write_atomically(target: &Path, bytes: &[u8], mode: u32) -> Result<(), PersistError> {
+    write_atomically_then(target, bytes, mode, &|| {})
+}
+
+/// [`write_atomically`], calling `after_temp` once the temporary file is written and synced
+/// (before the rename): the hook of the crash-test failpoint.
+pub fn write_atomically_then(
+    target: &Path,
+    bytes: &[u8],
+    mode: u32,
+    after_temp: &dyn Fn(),
+) -> Result<(), PersistError> {
     let (Some(dir), Some(name)) = (target.parent(), target.file_name()) else {
         return Err(PersistError::BadPath(target.to_path_buf()));
     };
@@ -45,9 +56,29 @@ pub fn write_atomically(target: &Path, bytes: &[u8], mode: u32) -> Result<(), Pe
     file.write_all(bytes).map_err(io("write", &tmp))?;
     file.sync_all().map_err(io("fsync", &tmp))?;
     drop(file);
+    after_temp();
     fs::rename(&tmp, target).map_err(io("rename", &tmp))?;
     fs::File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(io("fsync", dir))?;
     Ok(())
+}
+
+/// Renames `from` over `to` (same directory) and syncs the directory: an atomic promotion.
+pub fn rename_atomically(from: &Path, to: &Path) -> Result<(), PersistError> {
+    let Some(dir) = to.parent() else {
+        return Err(PersistError::BadPath(to.to_path_buf()));
+    };
+    fs::rename(from, to).map_err(|source| PersistError::Io {
+        op: "rename",
+        path: from.to_path_buf(),
+        source,
+    })?;
+    fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|source| PersistError::Io {
+            op: "fsync",
+            path: dir.to_path_buf(),
+            source,
+        })
 }

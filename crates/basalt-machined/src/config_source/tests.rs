@@ -158,3 +158,50 @@ fn atomic_write_replaces_content() {
     let e = write_atomically(&dir.path().join("missing/f"), b"x", 0o600).unwrap_err();
     assert!(e.to_string().contains("missing/.f.tmp"), "{e}");
 }
+
+#[test]
+fn staged_config_is_promoted_before_loading() {
+    let node = Node::new();
+    node.write("/system/state/config.yaml", "not: used\n");
+    let text = valid_config_text();
+    node.write("/system/state/config.staged.yaml", &text);
+    let (acquired, lines) = acquire(&node.source(None));
+    assert!(matches!(acquired, Acquired::Config { .. }), "{lines:?}");
+    assert_eq!(std::fs::read_to_string(node.state_file()).unwrap(), text);
+    assert!(!node
+        .root
+        .path()
+        .join("system/state/config.staged.yaml")
+        .exists());
+    assert!(lines.iter().any(|l| l.contains("promoted")), "{lines:?}");
+}
+
+#[test]
+fn maintenance_ca_argument_parsing() {
+    let words = "basalt.config=/c.yaml basalt.maintenance-ca=/run/basalt/ca.crt";
+    assert_eq!(
+        maintenance_ca_argument(words.split_whitespace()),
+        Some(PathBuf::from("/run/basalt/ca.crt"))
+    );
+    assert_eq!(
+        config_argument(words.split_whitespace()),
+        Some(PathBuf::from("/c.yaml"))
+    );
+}
+
+#[tokio::test]
+async fn inbox_hands_a_config_to_the_waiting_receiver() {
+    let inbox = Inbox::new();
+    assert!(!inbox.is_waiting());
+    let receiver = tokio::spawn({
+        let inbox = inbox.clone();
+        async move { inbox.receive().await }
+    });
+    while !inbox.is_waiting() {
+        tokio::task::yield_now().await;
+    }
+    let config = MachineConfig::from_yaml(&valid_config_text()).unwrap();
+    assert!(inbox.deliver(config.clone()));
+    assert_eq!(receiver.await.unwrap(), config);
+    assert!(!inbox.is_waiting());
+}

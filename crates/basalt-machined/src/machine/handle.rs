@@ -5,6 +5,7 @@ use std::sync::Arc;
 use basalt_config::MachineConfig;
 use basalt_resources::Store;
 
+use super::config_apply::ConfigApplier;
 use crate::events::EventBus;
 use crate::pid1::console;
 use crate::sequencer::{Halt, MachineState, SequenceKind, Sequencer, SequencerError};
@@ -18,6 +19,7 @@ pub struct MachineHandle {
     pub(super) supervisor: Supervisor,
     pub(super) sequencer: Sequencer,
     pub(super) machine: Arc<MachineState>,
+    pub(super) applier: ConfigApplier,
 }
 
 impl MachineHandle {
@@ -75,6 +77,16 @@ impl MachineHandle {
     /// The halt the last shutdown/reset (or metal reboot) asked for, if any.
     pub fn halt_requested(&self) -> Option<Halt> {
         *self.machine.halt_requests().borrow()
+    }
+
+    /// Applies configs received over the API.
+    pub fn applier(&self) -> &ConfigApplier {
+        &self.applier
+    }
+
+    /// The shared machine state.
+    pub fn state(&self) -> &Arc<MachineState> {
+        &self.machine
     }
 
     /// The machine config in use, if any.

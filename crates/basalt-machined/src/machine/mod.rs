@@ -1,6 +1,8 @@
 //! machined itself: arguments, the main loop and the handle the API server uses.
 
+pub mod apid_service;
 pub mod args;
+pub mod config_apply;
 mod handle;
 pub mod identity;
 pub mod image_services;

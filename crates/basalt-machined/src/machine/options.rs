@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use super::args::{ArgsError, Flags};
-use crate::config_source::config_argument;
+use crate::config_source::{config_argument, maintenance_ca_argument};
 use crate::platform::{Mode, Paths};
 
 /// How machined was started.
@@ -14,6 +14,9 @@ pub struct MachinedOptions {
     /// `basalt.config=PATH` among the arguments (container mode; metal mode reads the
     /// kernel command line at `initialize`).
     pub config_argument: Option<PathBuf>,
+    /// `basalt.maintenance-ca=PATH` among the arguments (container mode; metal mode reads
+    /// the kernel command line).
+    pub maintenance_ca: Option<PathBuf>,
     /// The basalt binary (for `basalt runner`): argv[0] when absolute, else `/usr/bin/basalt`.
     pub exe: PathBuf,
 }
@@ -36,6 +39,7 @@ impl MachinedOptions {
         Ok(MachinedOptions {
             mode,
             config_argument: config_argument(flags.words.iter().map(String::as_str)),
+            maintenance_ca: maintenance_ca_argument(flags.words.iter().map(String::as_str)),
             exe,
         })
     }

@@ -112,6 +112,7 @@ pub fn definitions() -> Vec<ResourceDefinition> {
             ],
             false,
         ),
+        crate::network::definition(),
     ]
 }
 

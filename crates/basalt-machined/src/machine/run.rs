@@ -7,11 +7,12 @@ use std::time::Duration;
 use basalt_resources::Store;
 use tokio_util::sync::CancellationToken;
 
+use super::config_apply::ConfigApplier;
 use super::handle::MachineHandle;
 use super::options::MachinedOptions;
 use super::resources;
 use crate::api::{self, ApiHandle};
-use crate::config_source::{LogAndWait, MaintenanceHook};
+use crate::config_source::{MaintenanceHook, WaitForApply};
 use crate::events::EventBus;
 use crate::logs::ServiceLog;
 use crate::pid1::{self, console, Request, Signals};
@@ -84,7 +85,7 @@ pub fn assemble(
         reaper,
         SupervisorConfig {
             log_dir: None,
-            wrapper: exe,
+            wrapper: exe.clone(),
         },
     );
     let machine = Arc::new(MachineState::new());
@@ -96,18 +97,21 @@ pub fn assemble(
         bus: bus.clone(),
         supervisor: supervisor.clone(),
         config_argument,
+        exe,
         maintenance,
         machine: machine.clone(),
         ready_timeout: READY_TIMEOUT,
         cancel: Default::default(),
     };
     let sequencer = Sequencer::new(ctx, sequencer::sequences::for_mode(mode));
+    let applier = ConfigApplier::new(sequencer.clone());
     Ok(MachineHandle {
         store,
         bus,
         supervisor,
         sequencer,
         machine,
+        applier,
     })
 }
 
@@ -123,7 +127,7 @@ async fn run(opts: MachinedOptions, sys: Arc<dyn Syscall>) -> i32 {
         Paths::node(),
         opts.config_argument.clone(),
         opts.exe.clone(),
-        Arc::new(LogAndWait),
+        Arc::new(WaitForApply),
     ) {
         Ok(h) => h,
         Err(e) => {
@@ -131,6 +135,9 @@ async fn run(opts: MachinedOptions, sys: Arc<dyn Syscall>) -> i32 {
             return 1;
         }
     };
+    handle
+        .machine
+        .set_maintenance_ca(opts.maintenance_ca.clone());
     let machined_log = handle.supervisor.extra_log("machined");
     console::mirror_to(machined_log.clone());
     let api_shutdown = CancellationToken::new();

@@ -10,7 +10,7 @@ use basalt_resources::Store;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use crate::config_source::MaintenanceHook;
+use crate::config_source::{Inbox, MaintenanceHook};
 use crate::events::EventBus;
 use crate::platform::{Mode, Paths};
 use crate::supervisor::{ServiceSpec, Supervisor};
@@ -31,6 +31,8 @@ pub struct MachineState {
     config: Mutex<Option<MachineConfig>>,
     services: Mutex<Vec<ServiceSpec>>,
     halt: watch::Sender<Option<Halt>>,
+    inbox: Inbox,
+    maintenance_ca: Mutex<Option<PathBuf>>,
 }
 
 impl MachineState {
@@ -40,6 +42,8 @@ impl MachineState {
             config: Mutex::new(None),
             services: Mutex::new(Vec::new()),
             halt: watch::Sender::new(None),
+            inbox: Inbox::new(),
+            maintenance_ca: Mutex::new(None),
         }
     }
 
@@ -79,6 +83,27 @@ impl MachineState {
         self.halt.send_replace(None);
     }
 
+    /// Where configs applied in maintenance mode go.
+    pub fn inbox(&self) -> &Inbox {
+        &self.inbox
+    }
+
+    /// The `basalt.maintenance-ca=` file (inside the node) given to machined, if any.
+    pub fn maintenance_ca(&self) -> Option<PathBuf> {
+        self.maintenance_ca
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Records the `basalt.maintenance-ca=` file given to machined.
+    pub fn set_maintenance_ca(&self, path: Option<PathBuf>) {
+        *self
+            .maintenance_ca
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = path;
+    }
+
     /// Watches halt requests.
     pub fn halt_requests(&self) -> watch::Receiver<Option<Halt>> {
         self.halt.subscribe()
@@ -108,6 +133,8 @@ pub struct Context {
     pub supervisor: Supervisor,
     /// The `basalt.config=` value, a path inside the node.
     pub config_argument: Option<PathBuf>,
+    /// The basalt binary (built-in services such as apid run `<exe> apid ...`).
+    pub exe: PathBuf,
     /// What to do without a usable config.
     pub maintenance: Arc<dyn MaintenanceHook>,
     /// Shared machine state.

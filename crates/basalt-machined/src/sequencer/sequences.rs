@@ -4,7 +4,7 @@ use super::tasks::{self, stage_task};
 use super::{Halt, Phase, Sequence, SequenceKind, SequenceSet, Task};
 use crate::platform::Mode;
 
-/// `initialize`: mounts, loopback, config, hostname, identity.
+/// `initialize`: mounts, loopback, config (and the interfaces it sets), hostname, identity.
 pub fn initialize() -> Sequence {
     Sequence::new(
         SequenceKind::Initialize,
@@ -15,7 +15,13 @@ pub fn initialize() -> Sequence {
                 vec![Task::new("mountPseudoFilesystems", tasks::mount_pseudo)],
             ),
             Phase::new("network", vec![Task::new("loopbackUp", tasks::loopback_up)]),
-            Phase::new("config", vec![Task::new("loadConfig", tasks::load_config)]),
+            Phase::new(
+                "config",
+                vec![
+                    Task::new("loadConfig", tasks::load_config),
+                    Task::new("configureInterfaces", crate::network::configure_interfaces),
+                ],
+            ),
             Phase::new(
                 "identity",
                 vec![

@@ -5,7 +5,7 @@
 //! safe `nix` APIs; [`RecordingSyscall`] only records them, so that logic is unit-tested
 //! without root. Plain data files (configs, logs) are not privileged and use `std::fs`.
 
-mod netlink;
+pub mod netlink;
 mod real;
 mod recording;
 

@@ -8,7 +8,8 @@ use basalt_api::machine::{
 use clap::Args;
 use prost::Name;
 
-use crate::client::{self, check_metadata, status_error, Client};
+use crate::client::replies::{self, error_line, node_of};
+use crate::client::{self, status_error, Client};
 use crate::commands::stream::{emit, Flow, RowPrinter};
 use crate::global::GlobalArgs;
 
@@ -61,17 +62,23 @@ pub fn run(global: &GlobalArgs, args: &EventsArgs) -> anyhow::Result<()> {
         if emit(header.as_bytes())? == Flow::Stop {
             return Ok(());
         }
+        let mut failed = 0;
         while let Some(event) = stream.message().await.map_err(|s| status_error(what, &s))? {
-            check_metadata(what, event.metadata.as_ref())?;
-            let node = match event.metadata.as_ref().map(|m| m.hostname.as_str()) {
-                Some(hostname) if !hostname.is_empty() => hostname.to_string(),
-                _ => node.clone(),
-            };
+            let node = event
+                .metadata
+                .as_ref()
+                .map(|m| node_of(m, &node))
+                .unwrap_or_else(|| node.clone());
+            if let Some(m) = event.metadata.as_ref().filter(|m| !m.error.is_empty()) {
+                eprintln!("{}", error_line(&node, &format!("{what}: {}", m.error)));
+                failed += 1;
+                continue;
+            }
             if emit(printer.line(&row(&node, &event)).as_bytes())? == Flow::Stop {
                 break;
             }
         }
-        Ok(())
+        replies::fail_if_any(failed)
     })
 }
 

@@ -4,7 +4,8 @@ use basalt_api::common::ContainerDriver;
 use basalt_api::machine::LogsRequest;
 use clap::Args;
 
-use crate::client::{self, check_metadata, status_error, Client};
+use crate::client::replies::{self, error_line, node_of, prefix_lines};
+use crate::client::{self, status_error, Client};
 use crate::commands::stream::{emit, Flow};
 use crate::global::GlobalArgs;
 
@@ -34,7 +35,8 @@ pub fn request(args: &LogsArgs) -> LogsRequest {
     }
 }
 
-/// Runs `logs`: writes each chunk to stdout as it arrives.
+/// Runs `logs`: writes each chunk to stdout as it arrives (each line prefixed with its
+/// node when several nodes are asked); a node's error goes to stderr as it arrives.
 pub fn run(global: &GlobalArgs, args: &LogsArgs) -> anyhow::Result<()> {
     client::block_on(async {
         let mut client = Client::connect(global).await?;
@@ -45,17 +47,34 @@ pub fn run(global: &GlobalArgs, args: &LogsArgs) -> anyhow::Result<()> {
             .await
             .map_err(|s| status_error(&what, &s))?
             .into_inner();
+        let several = client.nodes().len() > 1;
+        let fallback = client.node_name(None).await;
+        let mut failed = 0;
         while let Some(chunk) = stream
             .message()
             .await
             .map_err(|s| status_error(&what, &s))?
         {
-            check_metadata(&what, chunk.metadata.as_ref())?;
-            if emit(&chunk.bytes)? == Flow::Stop {
+            let node = chunk
+                .metadata
+                .as_ref()
+                .map(|m| node_of(m, &fallback))
+                .unwrap_or_else(|| fallback.clone());
+            if let Some(m) = chunk.metadata.as_ref().filter(|m| !m.error.is_empty()) {
+                eprintln!("{}", error_line(&node, &format!("{what}: {}", m.error)));
+                failed += 1;
+                continue;
+            }
+            let bytes = if several {
+                prefix_lines(&node, &chunk.bytes)
+            } else {
+                chunk.bytes
+            };
+            if emit(&bytes)? == Flow::Stop {
                 break;
             }
         }
-        Ok(())
+        replies::fail_if_any(failed)
     })
 }
 

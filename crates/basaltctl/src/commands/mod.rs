@@ -1,7 +1,9 @@
 //! One module per command group. Each exposes its clap arguments and a `run` function.
 
+pub mod apply;
 pub mod completion;
 pub mod config;
+pub mod duration;
 pub mod events;
 pub mod gen;
 pub mod get;

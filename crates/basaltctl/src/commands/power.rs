@@ -7,7 +7,8 @@ use basalt_api::common;
 use basalt_api::machine::{reboot_request, RebootRequest, ShutdownRequest};
 use clap::{Args, ValueEnum};
 
-use crate::client::{self, check_metadata, status_error, Client};
+use crate::client::replies::{self, split};
+use crate::client::{self, status_error, Client};
 use crate::global::GlobalArgs;
 use crate::output;
 
@@ -42,7 +43,7 @@ pub struct ShutdownArgs {
 pub fn reboot(global: &GlobalArgs, args: &RebootArgs) -> anyhow::Result<()> {
     client::block_on(async {
         let mut client = Client::connect(global).await?;
-        let node = client.node_name(None).await;
+        let node = client.target_label().await;
         let mode = match args.mode {
             RebootMode::Default => reboot_request::Mode::Default,
             RebootMode::Powercycle => reboot_request::Mode::Powercycle,
@@ -55,9 +56,8 @@ pub fn reboot(global: &GlobalArgs, args: &RebootArgs) -> anyhow::Result<()> {
             .await
             .map_err(|s| status_error(&what, &s))?
             .into_inner();
-        let first = reply.messages.into_iter().next();
-        let answer = first.map(|m| (m.metadata, m.actor_id));
-        output::print(&accepted(&what, &node, "reboot", answer)?)
+        let answers = reply.messages.into_iter().map(|m| (m.metadata, m.actor_id));
+        report(&what, &node, "reboot", answers.collect())
     })
 }
 
@@ -65,7 +65,7 @@ pub fn reboot(global: &GlobalArgs, args: &RebootArgs) -> anyhow::Result<()> {
 pub fn shutdown(global: &GlobalArgs, args: &ShutdownArgs) -> anyhow::Result<()> {
     client::block_on(async {
         let mut client = Client::connect(global).await?;
-        let node = client.node_name(None).await;
+        let node = client.target_label().await;
         let what = format!("cannot shut down {node}");
         let reply = client
             .machine
@@ -73,52 +73,50 @@ pub fn shutdown(global: &GlobalArgs, args: &ShutdownArgs) -> anyhow::Result<()> 
             .await
             .map_err(|s| status_error(&what, &s))?
             .into_inner();
-        let first = reply.messages.into_iter().next();
-        let answer = first.map(|m| (m.metadata, m.actor_id));
-        output::print(&accepted(&what, &node, "shutdown", answer)?)
+        let answers = reply.messages.into_iter().map(|m| (m.metadata, m.actor_id));
+        report(&what, &node, "shutdown", answers.collect())
     })
 }
 
-/// The line confirming that `node` accepted `action`, or the node's error.
-fn accepted(
+/// Prints what each node accepted, then reports the nodes that failed.
+fn report(
     what: &str,
-    node: &str,
+    fallback: &str,
     action: &str,
-    answer: Option<(Option<common::Metadata>, String)>,
-) -> anyhow::Result<String> {
-    let Some((metadata, actor_id)) = answer else {
+    answers: Vec<(Option<common::Metadata>, String)>,
+) -> anyhow::Result<()> {
+    if answers.is_empty() {
         bail!("{what}: the reply held no node's answer");
-    };
-    check_metadata(what, metadata.as_ref())?;
-    Ok(if actor_id.is_empty() {
+    }
+    let nodes = split(fallback, answers, |(m, _)| m.as_ref());
+    let text: String = nodes
+        .ok
+        .iter()
+        .map(|(node, (_, actor_id))| accepted(node, action, actor_id))
+        .collect();
+    output::print(&text)?;
+    replies::finish(&nodes.failed)
+}
+
+/// The line confirming that `node` accepted `action`.
+fn accepted(node: &str, action: &str, actor_id: &str) -> String {
+    if actor_id.is_empty() {
         format!("{node}: {action} requested\n")
     } else {
         format!("{node}: {action} requested (actor id {actor_id})\n")
-    })
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
-    fn accepted_names_node_and_actor_or_fails_with_the_node_error() {
-        let ok = accepted("x", "n1", "reboot", Some((None, "a1".into()))).unwrap();
-        assert_eq!(ok, "n1: reboot requested (actor id a1)\n");
-        let ok = accepted("x", "n1", "shutdown", Some((None, String::new()))).unwrap();
-        assert_eq!(ok, "n1: shutdown requested\n");
-        let failed = common::Metadata {
-            error: "locked".into(),
-            ..Default::default()
-        };
-        let err = accepted(
-            "cannot reboot n1",
-            "n1",
-            "reboot",
-            Some((Some(failed), String::new())),
+    fn accepted_names_node_and_actor() {
+        assert_eq!(
+            accepted("n1", "reboot", "a1"),
+            "n1: reboot requested (actor id a1)\n"
         );
-        assert_eq!(err.unwrap_err().to_string(), "cannot reboot n1: locked");
-        assert!(accepted("x", "n1", "reboot", None).is_err());
+        assert_eq!(accepted("n1", "shutdown", ""), "n1: shutdown requested\n");
     }
 }

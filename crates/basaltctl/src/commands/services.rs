@@ -9,7 +9,8 @@ use basalt_api::machine::{
 };
 use clap::{Args, ValueEnum};
 
-use crate::client::{self, check_metadata, status_error, Client};
+use crate::client::replies::{self, split, Split};
+use crate::client::{self, status_error, Client};
 use crate::global::GlobalArgs;
 use crate::output::{self, Table};
 
@@ -41,17 +42,20 @@ pub enum ServiceAction {
 pub fn run(global: &GlobalArgs, args: &ServiceArgs) -> anyhow::Result<()> {
     client::block_on(async {
         let mut client = Client::connect(global).await?;
-        let text = match (&args.id, args.action) {
+        let (text, failed) = match (&args.id, args.action) {
             (None, _) => list(&mut client).await?,
             (Some(id), ServiceAction::Status) => status(&mut client, id).await?,
             (Some(id), action) => act(&mut client, id, action).await?,
         };
-        output::print(&text)
+        if !text.is_empty() {
+            output::print(&text)?;
+        }
+        replies::finish(&failed)
     })
 }
 
-/// Every service, with the node name of the reply.
-async fn services(client: &mut Client) -> anyhow::Result<(String, Vec<ServiceInfo>)> {
+/// Every node's services; failed nodes as `NODE: error: ...` lines.
+async fn services(client: &mut Client) -> anyhow::Result<Split<Vec<ServiceInfo>>> {
     let what = "cannot list services";
     let reply = client
         .machine
@@ -59,34 +63,52 @@ async fn services(client: &mut Client) -> anyhow::Result<(String, Vec<ServiceInf
         .await
         .map_err(|s| status_error(what, &s))?
         .into_inner();
-    let Some(list) = reply.messages.into_iter().next() else {
-        bail!("{what}: the reply held no node's answer");
-    };
-    check_metadata(what, list.metadata.as_ref())?;
-    let node = client.node_name(list.metadata.as_ref()).await;
-    Ok((node, list.services))
+    let fallback = client.node_name(None).await;
+    let nodes = split(&fallback, reply.messages, |m| m.metadata.as_ref());
+    Ok(Split {
+        ok: nodes.ok.into_iter().map(|(n, m)| (n, m.services)).collect(),
+        failed: nodes.failed,
+    })
 }
 
-async fn list(client: &mut Client) -> anyhow::Result<String> {
-    let (node, services) = services(client).await?;
-    Ok(services_table(&node, &services, SystemTime::now()))
+async fn list(client: &mut Client) -> anyhow::Result<(String, Vec<String>)> {
+    let nodes = services(client).await?;
+    if nodes.ok.is_empty() {
+        return Ok((String::new(), nodes.failed));
+    }
+    Ok((services_table(&nodes.ok, SystemTime::now()), nodes.failed))
 }
 
-async fn status(client: &mut Client, id: &str) -> anyhow::Result<String> {
-    let (node, services) = services(client).await?;
-    let Some(service) = services.iter().find(|s| s.id == id) else {
-        let known: Vec<&str> = services.iter().map(|s| s.id.as_str()).collect();
-        bail!(
-            "service {id:?} not found on {node}; known services: {}",
-            known.join(", ")
-        );
-    };
-    Ok(service_status(&node, service, SystemTime::now()))
+async fn status(client: &mut Client, id: &str) -> anyhow::Result<(String, Vec<String>)> {
+    let mut nodes = services(client).await?;
+    let mut text = String::new();
+    for (node, services) in &nodes.ok {
+        match services.iter().find(|s| s.id == id) {
+            Some(service) => text.push_str(&service_status(node, service, SystemTime::now())),
+            None => {
+                let known: Vec<&str> = services.iter().map(|s| s.id.as_str()).collect();
+                let message = format!(
+                    "service {id:?} not found on {node}; known services: {}",
+                    known.join(", ")
+                );
+                if nodes.ok.len() == 1 && nodes.failed.is_empty() {
+                    bail!("{message}");
+                }
+                nodes.failed.push(replies::error_line(node, &message));
+            }
+        }
+    }
+    Ok((text, nodes.failed))
 }
 
-async fn act(client: &mut Client, id: &str, action: ServiceAction) -> anyhow::Result<String> {
+async fn act(
+    client: &mut Client,
+    id: &str,
+    action: ServiceAction,
+) -> anyhow::Result<(String, Vec<String>)> {
     let id = id.to_string();
-    let (what, result) = match action {
+    let fallback = client.node_name(None).await;
+    let (what, ok, failed): (String, Vec<(String, String)>, Vec<String>) = match action {
         ServiceAction::Start => {
             let what = format!("cannot start service {id:?}");
             let reply = client
@@ -94,15 +116,23 @@ async fn act(client: &mut Client, id: &str, action: ServiceAction) -> anyhow::Re
                 .service_start(ServiceStartRequest { id })
                 .await;
             let reply = reply.map_err(|s| status_error(&what, &s))?.into_inner();
-            let first = reply.messages.into_iter().next();
-            (what, first.map(|m| (m.metadata, m.resp)))
+            let nodes = split(&fallback, reply.messages, |m| m.metadata.as_ref());
+            (
+                what,
+                nodes.ok.into_iter().map(|(n, m)| (n, m.resp)).collect(),
+                nodes.failed,
+            )
         }
         ServiceAction::Stop => {
             let what = format!("cannot stop service {id:?}");
             let reply = client.machine.service_stop(ServiceStopRequest { id }).await;
             let reply = reply.map_err(|s| status_error(&what, &s))?.into_inner();
-            let first = reply.messages.into_iter().next();
-            (what, first.map(|m| (m.metadata, m.resp)))
+            let nodes = split(&fallback, reply.messages, |m| m.metadata.as_ref());
+            (
+                what,
+                nodes.ok.into_iter().map(|(n, m)| (n, m.resp)).collect(),
+                nodes.failed,
+            )
         }
         ServiceAction::Restart | ServiceAction::Status => {
             let what = format!("cannot restart service {id:?}");
@@ -111,18 +141,22 @@ async fn act(client: &mut Client, id: &str, action: ServiceAction) -> anyhow::Re
                 .service_restart(ServiceRestartRequest { id })
                 .await;
             let reply = reply.map_err(|s| status_error(&what, &s))?.into_inner();
-            let first = reply.messages.into_iter().next();
-            (what, first.map(|m| (m.metadata, m.resp)))
+            let nodes = split(&fallback, reply.messages, |m| m.metadata.as_ref());
+            (
+                what,
+                nodes.ok.into_iter().map(|(n, m)| (n, m.resp)).collect(),
+                nodes.failed,
+            )
         }
     };
-    let Some((metadata, resp)) = result else {
+    if ok.is_empty() && failed.is_empty() {
         bail!("{what}: the reply held no node's answer");
-    };
-    check_metadata(&what, metadata.as_ref())?;
-    let node = client.node_name(metadata.as_ref()).await;
+    }
     let mut table = Table::new(&["node", "response"]);
-    table.push(vec![node, resp]);
-    Ok(table.render())
+    for (node, resp) in ok {
+        table.push(vec![node, resp]);
+    }
+    Ok((table.render(), failed))
 }
 
 /// talosctl's health word: `OK`, `Fail`, or `?` while unknown.
@@ -135,8 +169,8 @@ pub fn health_word(service: &ServiceInfo) -> &'static str {
     }
 }
 
-/// The table of `services`: NODE SERVICE STATE HEALTH LAST CHANGE LAST EVENT.
-pub fn services_table(node: &str, services: &[ServiceInfo], now: SystemTime) -> String {
+/// The table of `services` on every node: NODE SERVICE STATE HEALTH LAST CHANGE LAST EVENT.
+pub fn services_table(nodes: &[(String, Vec<ServiceInfo>)], now: SystemTime) -> String {
     let mut table = Table::new(&[
         "node",
         "service",
@@ -145,7 +179,10 @@ pub fn services_table(node: &str, services: &[ServiceInfo], now: SystemTime) -> 
         "last change",
         "last event",
     ]);
-    for service in services {
+    for (node, service) in nodes
+        .iter()
+        .flat_map(|(n, s)| s.iter().map(move |s| (n, s)))
+    {
         let last = service.events.as_ref().and_then(|e| e.events.last());
         table.push(vec![
             node.to_string(),
@@ -271,7 +308,7 @@ mod tests {
             service("web", Some(unknown), now),
             service("x", None, now),
         ];
-        let text = services_table("node1", &services, now);
+        let text = services_table(&[("node1".to_string(), services.to_vec())], now);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(
             lines[0],

@@ -1,11 +1,12 @@
-//! `basaltctl version [--client] [--short]`: the client version, then the server's
-//! (asked over `--socket`).
+//! `basaltctl version [--client] [--short]`: the client version, then a server
+//! section per node.
 
-use anyhow::{bail, Context as _};
+use anyhow::Context as _;
 use basalt_api::machine::Version;
 use clap::Args;
 
-use crate::client::{self, check_metadata, status_error, Client, NO_SOCKET};
+use crate::client::replies::{self, split};
+use crate::client::{self, status_error, Client};
 use crate::global::GlobalArgs;
 use crate::output;
 
@@ -37,14 +38,10 @@ pub fn run(global: &GlobalArgs, args: &VersionArgs) -> anyhow::Result<()> {
     if args.client {
         return Ok(());
     }
-    if global.socket.is_none() {
-        bail!(
-            "cannot reach the Basalt API to show the server version: {NO_SOCKET}; pass \
-             --socket PATH, or run `basaltctl version --client` to show only the client version"
-        );
-    }
     client::block_on(async {
-        let mut client = Client::connect(global).await?;
+        let mut client = Client::connect(global).await.context(
+            "cannot show the server version (`basaltctl version --client` shows only the client's)",
+        )?;
         let what = "cannot get the server version";
         let reply = client
             .machine
@@ -52,25 +49,27 @@ pub fn run(global: &GlobalArgs, args: &VersionArgs) -> anyhow::Result<()> {
             .await
             .map_err(|s| status_error(what, &s))?
             .into_inner();
-        let server = reply
-            .messages
-            .into_iter()
-            .next()
-            .with_context(|| format!("{what}: the reply held no node's answer"))?;
-        check_metadata(what, server.metadata.as_ref())?;
-        let node = client.node_name(server.metadata.as_ref()).await;
-        output::print(&server_text(&node, &server, args.short))
+        let fallback = client.node_name(None).await;
+        let nodes = split(&fallback, reply.messages, |m| m.metadata.as_ref());
+        let mut text = String::from("Server:\n");
+        for (node, server) in &nodes.ok {
+            text.push_str(&server_text(node, server, args.short));
+        }
+        if !nodes.ok.is_empty() {
+            output::print(&text)?;
+        }
+        replies::finish(&nodes.failed)
     })
 }
 
-/// The `Server:` block for one node.
+/// The lines of one node in the `Server:` section.
 pub fn server_text(node: &str, server: &Version, short: bool) -> String {
     let info = server.version.clone().unwrap_or_default();
     if short {
-        return format!("Server:\n\t{node}: basalt {}\n", info.tag);
+        return format!("\t{node}: basalt {}\n", info.tag);
     }
     let mut text = format!(
-        "Server:\n\tNODE:     {node}\n\tTag:      {}\n\tSHA:      {}\n\tBuilt:    {}\n\
+        "\tNODE:     {node}\n\tTag:      {}\n\tSHA:      {}\n\tBuilt:    {}\n\
          \tRust:     {}\n\tOS/Arch:  {}/{}\n",
         info.tag, info.sha, info.built, info.go_version, info.os, info.arch
     );
@@ -109,16 +108,13 @@ mod tests {
         };
         let text = server_text("n1", &server, false);
         assert!(
-            text.starts_with("Server:\n\tNODE:     n1\n\tTag:      v0.1.0\n"),
+            text.starts_with("\tNODE:     n1\n\tTag:      v0.1.0\n"),
             "{text}"
         );
         assert!(
             text.contains("\tOS/Arch:  linux/amd64\n\tPlatform: container\n"),
             "{text}"
         );
-        assert_eq!(
-            server_text("n1", &server, true),
-            "Server:\n\tn1: basalt v0.1.0\n"
-        );
+        assert_eq!(server_text("n1", &server, true), "\tn1: basalt v0.1.0\n");
     }
 }

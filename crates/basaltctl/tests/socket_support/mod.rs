@@ -181,6 +181,18 @@ impl Node {
         cmd
     }
 
+    /// Runs `basaltctl args...` (no `--socket`: over the network) to completion.
+    pub async fn run_network(&self, args: &[&str]) -> Run {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_basaltctl"));
+        cmd.env_clear()
+            .env("HOME", self._dir.path())
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        run_command(&self.reaper, cmd).await
+    }
+
     /// Runs `basaltctl` to completion.
     pub async fn run(&self, args: &[&str]) -> Run {
         run_command(&self.reaper, self.command(args)).await

@@ -18,6 +18,10 @@ pub struct LaunchOptions {
     pub hostname: Option<String>,
     /// Host file copied into the node and passed as `basalt.config=`.
     pub config: Option<PathBuf>,
+    /// Host PEM file (a CA certificate) copied into the node and passed as
+    /// `basalt.maintenance-ca=`: in maintenance mode only clients with a certificate from
+    /// this CA may push the first config.
+    pub maintenance_ca: Option<PathBuf>,
     /// Host directory shared as `/system/run/machined` (machined's API socket lives there).
     pub socket_dir: Option<PathBuf>,
     /// The basalt binary inside the node.
@@ -30,6 +34,7 @@ const KNOWN: &[&str] = &[
     "--ephemeral",
     "--hostname",
     "--config",
+    "--maintenance-ca",
     "--socket-dir",
     "--exe",
 ];
@@ -57,6 +62,7 @@ impl LaunchOptions {
             ephemeral: PathBuf::from(flags.required("--ephemeral")?),
             hostname: flags.get("--hostname").map(str::to_string),
             config: flags.get("--config").map(PathBuf::from),
+            maintenance_ca: flags.get("--maintenance-ca").map(PathBuf::from),
             socket_dir: flags.get("--socket-dir").map(PathBuf::from),
             exe,
         })

@@ -7,9 +7,11 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use nix::sys::signal::{SigSet, Signal};
 use nix::unistd::Pid;
 
-use super::rootfs::{self, LAUNCH_CONFIG};
+use super::rootfs::{self, LAUNCH_CONFIG, LAUNCH_MAINTENANCE_CA};
 use super::LaunchOptions;
-use crate::config_source::{write_atomically, PersistError, CONFIG_ARGUMENT};
+use crate::config_source::{
+    write_atomically, PersistError, CONFIG_ARGUMENT, MAINTENANCE_CA_ARGUMENT,
+};
 use crate::machine::args::ArgsError;
 use crate::platform::Paths;
 use crate::sys::{CloneFlags, RealSyscall, SysError, Syscall};
@@ -37,7 +39,7 @@ pub enum LaunchError {
         path: PathBuf,
     },
     /// The config file could not be read or placed in the node.
-    #[error("cannot pass --config {path} into the node: {source}")]
+    #[error("cannot pass {path} (--config or --maintenance-ca) into the node: {source}")]
     Config {
         /// The host file.
         path: PathBuf,
@@ -82,17 +84,8 @@ pub fn main(args: &[String]) -> i32 {
 /// unshared by a multi-threaded process).
 pub fn launch(opts: &LaunchOptions, sys: &dyn Syscall) -> Result<i32, LaunchError> {
     check_inputs(opts)?;
-    let config = match &opts.config {
-        Some(path) => Some(std::fs::read(path).map_err(|source| LaunchError::Config {
-            path: path.clone(),
-            source: PersistError::Io {
-                op: "read",
-                path: path.clone(),
-                source,
-            },
-        })?),
-        None => None,
-    };
+    let config = read_host_file(opts.config.as_ref())?;
+    let maintenance_ca = read_host_file(opts.maintenance_ca.as_ref())?;
     let signals = forwarded_signals();
     signals.thread_block().map_err(LaunchError::Signals)?;
     sys.unshare(
@@ -111,14 +104,36 @@ pub fn launch(opts: &LaunchOptions, sys: &dyn Syscall) -> Result<i32, LaunchErro
             source,
         })?;
     }
+    if let (Some(bytes), Some(path)) = (&maintenance_ca, &opts.maintenance_ca) {
+        let target = Paths::under(&opts.root).host(LAUNCH_MAINTENANCE_CA);
+        place_config(&target, bytes).map_err(|source| LaunchError::Config {
+            path: path.clone(),
+            source,
+        })?;
+    }
     rootfs::pivot(sys, &opts.root)?;
     if let Some(h) = &opts.hostname {
         sys.sethostname(h)?;
     }
-    let mut child = spawn(opts, config.is_some())?;
+    let mut child = spawn(opts, config.is_some(), maintenance_ca.is_some())?;
     println!("machined pid {}", child.id());
     let _ = std::io::stdout().flush();
     forward_until_exit(&mut child, &signals, sys, &opts.exe)
+}
+
+/// The bytes of a host file given by a flag (read before the namespaces change).
+fn read_host_file(path: Option<&PathBuf>) -> Result<Option<Vec<u8>>, LaunchError> {
+    let Some(path) = path else { return Ok(None) };
+    std::fs::read(path)
+        .map(Some)
+        .map_err(|source| LaunchError::Config {
+            path: path.clone(),
+            source: PersistError::Io {
+                op: "read",
+                path: path.clone(),
+                source,
+            },
+        })
 }
 
 fn check_inputs(opts: &LaunchOptions) -> Result<(), LaunchError> {
@@ -165,7 +180,11 @@ fn place_config(target: &std::path::Path, bytes: &[u8]) -> Result<(), PersistErr
     write_atomically(target, bytes, 0o600)
 }
 
-fn spawn(opts: &LaunchOptions, with_config: bool) -> Result<Child, LaunchError> {
+fn spawn(
+    opts: &LaunchOptions,
+    with_config: bool,
+    with_maintenance_ca: bool,
+) -> Result<Child, LaunchError> {
     let mut cmd = Command::new(&opts.exe);
     cmd.args(["machined", "--platform", "container"])
         .env_clear()
@@ -175,7 +194,11 @@ fn spawn(opts: &LaunchOptions, with_config: bool) -> Result<Child, LaunchError> 
     if with_config {
         cmd.arg(format!("{CONFIG_ARGUMENT}{LAUNCH_CONFIG}"));
     }
-    for key in ["RUST_BACKTRACE", "RUST_LOG"] {
+    if with_maintenance_ca {
+        cmd.arg(format!("{MAINTENANCE_CA_ARGUMENT}{LAUNCH_MAINTENANCE_CA}"));
+    }
+    // BASALT_FAILPOINT: test facility (see machine::config_apply)
+    for key in ["RUST_BACKTRACE", "RUST_LOG", "BASALT_FAILPOINT"] {
         if let Ok(v) = std::env::var(key) {
             cmd.env(key, v);
         }
@@ -239,6 +262,7 @@ mod tests {
             ephemeral: state.path().into(),
             hostname: None,
             config: None,
+            maintenance_ca: None,
             socket_dir: None,
             exe: Paths::BASALT_BINARY.into(),
         };

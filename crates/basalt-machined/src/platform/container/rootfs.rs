@@ -18,6 +18,9 @@ pub const DEVICES: &[&str] = &["null", "zero", "full", "random", "urandom", "tty
 /// Where a `--config FILE` is copied inside the node.
 pub const LAUNCH_CONFIG: &str = "/run/basalt/config.yaml";
 
+/// Where a `--maintenance-ca FILE` is copied inside the node.
+pub const LAUNCH_MAINTENANCE_CA: &str = "/run/basalt/maintenance-ca.crt";
+
 /// Mount points missing from `root` (empty when the root is usable), and the binary if absent.
 pub fn missing_entries(root: &Path, exe: &Path) -> Vec<PathBuf> {
     let mut missing: Vec<PathBuf> = MOUNT_POINTS
@@ -129,6 +132,7 @@ mod tests {
             ephemeral: "/host/eph".into(),
             hostname: None,
             config: None,
+            maintenance_ca: None,
             socket_dir: socket.then(|| "/host/sock".into()),
             exe: "/usr/bin/basalt".into(),
         }

@@ -7,6 +7,7 @@ use tokio::time::Instant;
 
 use super::set_stage;
 use crate::events::ServiceState;
+use crate::machine::apid_service::{self, ApidMode};
 use crate::machine::image_services;
 use crate::pid1::console;
 use crate::platform::{Mode, Paths};
@@ -35,11 +36,29 @@ pub async fn mount_ephemeral(ctx: Context) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Loads the built-in services (none yet) and the image's services; a bad service file or a
+/// Loads the built-in services (apid) and the image's services; a bad service file or a
 /// spec the supervisor refuses is logged and skipped.
 pub async fn load_services(ctx: Context) -> anyhow::Result<()> {
     let dir = ctx.paths.host(Paths::IMAGE_SERVICES);
-    let (specs, errors) = image_services::load_dir(&dir);
+    let (mut specs, errors) = image_services::load_dir(&dir);
+    match ctx.machine.config() {
+        Some(config) if apid_service::binary_present(&ctx.paths, &ctx.exe) => {
+            let apid = apid_service::spec(&ctx.exe, &ApidMode::for_config(&config));
+            if specs.iter().any(|s| s.id == apid.id) {
+                console::log(format_args!(
+                    "image service {:?} skipped: the id belongs to the built-in apid",
+                    apid.id
+                ));
+                specs.retain(|s| s.id != apid.id);
+            }
+            specs.insert(0, apid);
+        }
+        Some(_) => console::log(format_args!(
+            "apid not loaded: {} is missing in the node",
+            ctx.exe.display()
+        )),
+        None => {}
+    }
     for e in &errors {
         console::log(format_args!("{e}"));
     }

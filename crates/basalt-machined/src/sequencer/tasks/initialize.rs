@@ -5,6 +5,7 @@ use basalt_resources::{Resource, Spec as _};
 
 use super::set_stage;
 use crate::config_source::{Acquired, ConfigSource};
+use crate::machine::apid_service::{self, ApidMode, APID_ID};
 use crate::machine::identity;
 use crate::machine::resources::{self, HostnameSpec, MemberSpec, HOSTNAME_ID};
 use crate::pid1::console;
@@ -24,7 +25,7 @@ pub async fn loopback_up(ctx: Context) -> anyhow::Result<()> {
 }
 
 /// Acquires the machine config (STATE, then `basalt.config=`, else maintenance mode) and
-/// publishes it.
+/// publishes it. In maintenance mode apid runs with `--maintenance` until a config arrives.
 pub async fn load_config(ctx: Context) -> anyhow::Result<()> {
     let source = ConfigSource {
         root: ctx.paths.root.clone(),
@@ -40,16 +41,53 @@ pub async fn load_config(ctx: Context) -> anyhow::Result<()> {
         }
         Acquired::Maintenance(reason) => {
             set_stage(&ctx, "maintenance", false)?;
+            start_maintenance_apid(&ctx).await;
             let waited = ctx
                 .maintenance
-                .wait_for_config(&reason, ctx.cancel.clone())
+                .wait_for_config(&reason, ctx.machine.inbox(), ctx.cancel.clone())
                 .await;
+            // stopped before boot loads apid in normal mode (a reboot stops it anyway)
+            if let Err(e) = ctx.supervisor.stop(APID_ID).await {
+                console::log(format_args!("warning: cannot stop maintenance apid: {e}"));
+            }
             waited.with_context(|| format!("maintenance mode ended without a config ({reason})"))?
         }
     };
     resources::publish_config(&ctx.store, &config)?;
     ctx.machine.set_config(Some(config));
     Ok(())
+}
+
+/// Starts apid in maintenance mode (with the pinned maintenance CA, if any); a failure is
+/// logged (the console and the local socket still work).
+async fn start_maintenance_apid(ctx: &Context) {
+    if !apid_service::binary_present(&ctx.paths, &ctx.exe) {
+        console::log(format_args!(
+            "apid not started: {} is missing in the node; apply a config over the local socket",
+            ctx.exe.display()
+        ));
+        return;
+    }
+    let ca = maintenance_ca(ctx);
+    let spec = apid_service::spec(&ctx.exe, &ApidMode::Maintenance { ca });
+    let started = match ctx.supervisor.load(spec) {
+        Ok(()) => ctx.supervisor.start(APID_ID).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = started {
+        console::log(format_args!("cannot start apid in maintenance mode: {e}"));
+    }
+}
+
+/// The `basalt.maintenance-ca=` value: machined's arguments, else (metal) the kernel
+/// command line.
+fn maintenance_ca(ctx: &Context) -> Option<std::path::PathBuf> {
+    let given = ctx.machine.maintenance_ca();
+    if given.is_some() || ctx.mode != Mode::Metal {
+        return given;
+    }
+    let cmdline = std::fs::read_to_string(ctx.paths.host("/proc/cmdline")).ok()?;
+    crate::config_source::maintenance_ca_argument(cmdline.split_whitespace())
 }
 
 /// The `basalt.config=` value: machined's arguments, else (metal) the kernel command line.

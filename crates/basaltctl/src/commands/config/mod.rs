@@ -5,6 +5,7 @@ mod contexts;
 mod edit;
 mod import;
 mod info;
+mod new;
 
 use std::path::PathBuf;
 
@@ -47,6 +48,8 @@ pub enum ConfigCommand {
     },
     /// Add a context from certificate and key files
     Add(import::AddArgs),
+    /// Ask a node for a new client certificate and write it as a client config (admin only)
+    New(new::NewArgs),
     /// Remove a context (not the current one)
     Remove {
         /// Name of the context to remove
@@ -64,6 +67,7 @@ pub fn run(global: &GlobalArgs, command: ConfigCommand) -> anyhow::Result<()> {
         ConfigCommand::Info(args) => info::run(global, &args),
         ConfigCommand::Merge { file } => import::merge(global, &file),
         ConfigCommand::Add(args) => import::add(global, &args),
+        ConfigCommand::New(args) => new::run(global, &args),
         ConfigCommand::Remove { name } => edit::remove(global, &name),
     }
 }

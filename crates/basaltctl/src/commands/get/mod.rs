@@ -11,6 +11,7 @@ use basalt_api::cosi::resource::{
 };
 use clap::Args;
 
+use crate::client::replies::{self, error_line};
 use crate::client::{self, status_error, Client};
 use crate::commands::stream::{emit, Flow, RowPrinter};
 use crate::global::GlobalArgs;
@@ -40,11 +41,26 @@ pub struct GetArgs {
     pub output: OutputFormat,
 }
 
-/// Runs `get`.
+/// The machine config type: `get machineconfig` prints its YAML in table mode.
+const MACHINE_CONFIG_TYPE: &str = "MachineConfigs.config.basalt.dev";
+
+/// Runs `get`. COSI calls are one-to-one, so each `-n` node is asked in turn (metadata
+/// `node`); a node that fails is reported as `NODE: error: ...` after the others.
 pub fn run(global: &GlobalArgs, args: &GetArgs) -> anyhow::Result<()> {
     client::block_on(async {
-        let mut client = Client::connect(global).await?;
-        let definitions = definitions::fetch(&mut client).await?;
+        let client = Client::connect(global).await?;
+        let targets: Vec<Client> = match client.nodes() {
+            [] => vec![client.clone()],
+            nodes => nodes
+                .iter()
+                .map(|node| client.for_node(node))
+                .collect::<anyhow::Result<_>>()?,
+        };
+        if args.watch && targets.len() > 1 {
+            bail!("get -w watches one node; pass a single -n NODE");
+        }
+        let mut first = targets[0].clone();
+        let definitions = definitions::fetch(&mut first).await?;
         let definition = definitions::resolve(&definitions, &args.type_)?.clone();
         let namespace = args
             .namespace
@@ -55,16 +71,25 @@ pub fn run(global: &GlobalArgs, args: &GetArgs) -> anyhow::Result<()> {
             namespace,
             id: args.id.clone(),
         };
-        let node = match args.output {
-            OutputFormat::Table => String::new(),
-            _ => client.node_name(None).await,
-        };
         if args.watch {
-            watch(&mut client, &target, &node, args.output).await
-        } else {
-            let resources = fetch(&mut client, &target).await?;
-            output::print(&show(&target.definition, &node, &resources, args.output)?)
+            let node = first.node_name(None).await;
+            return watch(&mut first, &target, &node, args.output).await;
         }
+        let several = targets.len() > 1;
+        let mut found = Vec::new();
+        let mut failed = Vec::new();
+        for mut client in targets {
+            let node = client.node_name(None).await;
+            match fetch(&mut client, &target).await {
+                Ok(resources) => found.push((node, resources)),
+                Err(err) if several => failed.push(error_line(&node, &format!("{err:#}"))),
+                Err(err) => return Err(err),
+            }
+        }
+        if !found.is_empty() {
+            output::print(&show(&target.definition, &found, args.output)?)?;
+        }
+        replies::finish(&failed)
     })
 }
 
@@ -129,28 +154,63 @@ async fn fetch(client: &mut Client, target: &Target) -> anyhow::Result<Vec<Resou
     Ok(resources)
 }
 
-/// The whole output of a non-watching `get`.
+/// The whole output of a non-watching `get`: resources by node.
 fn show(
     definition: &Definition,
-    node: &str,
-    resources: &[Resource],
+    nodes: &[(String, Vec<Resource>)],
     format: OutputFormat,
 ) -> anyhow::Result<String> {
+    let all = nodes
+        .iter()
+        .flat_map(|(node, resources)| resources.iter().map(move |r| (node, r)));
+    if format == OutputFormat::Table && definition.type_name() == MACHINE_CONFIG_TYPE {
+        return Ok(machine_config_text(nodes.len() > 1, all));
+    }
     if format == OutputFormat::Table {
-        let headers = render::headers(definition);
+        let mut headers = vec!["node".to_string()];
+        headers.extend(render::headers(definition));
         let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
         let mut table = Table::new(&headers);
-        for resource in resources {
-            table.push(render::row(definition, resource));
+        for (node, resource) in all {
+            let mut row = vec![node.clone()];
+            row.extend(render::row(definition, resource));
+            table.push(row);
         }
         return Ok(table.render());
     }
     let mut text = String::new();
-    for (i, resource) in resources.iter().enumerate() {
+    for (i, (node, resource)) in all.enumerate() {
         let doc = render::document(node, resource, None);
         text.push_str(&render::document_text(format, &doc, i == 0)?);
     }
     Ok(text)
+}
+
+/// The machine config documents as YAML; with several nodes each starts with
+/// `# node: NODE` and documents are separated by `---`.
+fn machine_config_text<'a>(
+    several: bool,
+    configs: impl Iterator<Item = (&'a String, &'a Resource)>,
+) -> String {
+    let mut text = String::new();
+    for (i, (node, resource)) in configs.enumerate() {
+        if i > 0 {
+            text.push_str("---\n");
+        }
+        if several {
+            text.push_str(&format!("# node: {node}\n"));
+        }
+        let yaml = resource
+            .spec
+            .as_ref()
+            .map(|s| s.yaml_spec.as_str())
+            .unwrap_or("");
+        text.push_str(yaml);
+        if !yaml.ends_with('\n') {
+            text.push('\n');
+        }
+    }
+    text
 }
 
 /// Typical width of the ID column of `get -w`, so rows line up with the header.
@@ -180,10 +240,11 @@ async fn watch(
         .await
         .map_err(|s| status_error(&what, &s))?
         .into_inner();
-    let mut headers = vec!["event".to_string()];
+    let mut headers = vec!["node".to_string(), "event".to_string()];
     headers.extend(render::headers(&target.definition));
     let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
     let mins = [
+        node.len(),
         "destroyed".len(),
         target.namespace.len(),
         target.definition.display().len(),
@@ -214,7 +275,7 @@ async fn watch(
                 continue;
             };
             let text = if format == OutputFormat::Table {
-                let mut cells = vec![kind.to_string()];
+                let mut cells = vec![node.to_string(), kind.to_string()];
                 cells.extend(render::row(&target.definition, &resource));
                 printer.line(&cells)
             } else {

@@ -1,0 +1,171 @@
+//! The accept loop: TCP → TLS (tokio-rustls) → peer identity → HTTP/2 (hyper)
+//! → the gRPC service. A failed handshake is logged with the peer address and
+//! the reason and never stops the server.
+
+use std::error::Error as StdError;
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::{Request, Response};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
+
+use crate::console;
+use crate::identity::PeerIdentity;
+use crate::tls::server::SharedServerConfig;
+
+/// How long a client may take to complete the TLS handshake.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Pause after a failed `accept` (e.g. out of file descriptors).
+const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
+
+type BoxError = Box<dyn StdError + Send + Sync>;
+
+/// Binds the TCP listener, with an error that says what to check.
+pub async fn bind(addr: SocketAddr) -> Result<TcpListener, ServeError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServeError::Bind { addr, source })
+}
+
+/// Errors of the server.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The listen address could not be bound.
+    #[error(
+        "cannot listen on {addr}: {source}; is another apid running there, or is --listen wrong?"
+    )]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The cause.
+        source: io::Error,
+    },
+}
+
+/// Serves `service` on `listener` with the TLS configuration in `tls` until
+/// `shutdown` completes. Every request carries the connection's
+/// [`PeerIdentity`] in its extensions.
+pub async fn serve<S, B, F>(
+    listener: TcpListener,
+    tls: Arc<SharedServerConfig>,
+    service: S,
+    shutdown: F,
+) where
+    S: tower::Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+    F: Future<Output = ()>,
+{
+    tokio::pin!(shutdown);
+    loop {
+        let accepted = tokio::select! {
+            () = &mut shutdown => return,
+            accepted = listener.accept() => accepted,
+        };
+        match accepted {
+            Ok((tcp, peer)) => {
+                let acceptor = TlsAcceptor::from(tls.get());
+                tokio::spawn(handle_connection(tcp, peer, acceptor, service.clone()));
+            }
+            Err(err) => {
+                console::log(format_args!("cannot accept a connection: {err}"));
+                tokio::time::sleep(ACCEPT_ERROR_PAUSE).await;
+            }
+        }
+    }
+}
+
+/// Handshakes, identifies the peer and serves HTTP/2 on one connection.
+async fn handle_connection<S, B>(
+    tcp: TcpStream,
+    peer: SocketAddr,
+    acceptor: TlsAcceptor,
+    service: S,
+) where
+    S: tower::Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    let _ = tcp.set_nodelay(true);
+    let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+        Ok(Ok(tls)) => tls,
+        Ok(Err(err)) => {
+            console::log(format_args!("TLS handshake with {peer} failed: {err}"));
+            return;
+        }
+        Err(_) => {
+            console::log(format_args!(
+                "TLS handshake with {peer} timed out after {}s",
+                HANDSHAKE_TIMEOUT.as_secs()
+            ));
+            return;
+        }
+    };
+    let leaf = tls.get_ref().1.peer_certificates().and_then(|c| c.first());
+    let identity = match leaf {
+        None => PeerIdentity::anonymous(),
+        Some(der) => match PeerIdentity::from_certificate_der(der) {
+            Ok(identity) => identity,
+            Err(err) => {
+                console::log(format_args!(
+                    "cannot read the client certificate of {peer}: {err}; closing the connection"
+                ));
+                return;
+            }
+        },
+    };
+    let service = WithIdentity {
+        inner: service,
+        identity: Arc::new(identity),
+    };
+    let served = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+        .serve_connection(TokioIo::new(tls), service)
+        .await;
+    if let Err(err) = served {
+        console::log(format_args!(
+            "connection from {peer} ended with an error: {err}"
+        ));
+    }
+}
+
+/// Inserts the connection's identity into every request, then calls `inner`.
+#[derive(Clone)]
+struct WithIdentity<S> {
+    inner: S,
+    identity: Arc<PeerIdentity>,
+}
+
+impl<S, B> hyper::service::Service<Request<Incoming>> for WithIdentity<S>
+where
+    S: tower::Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response<B>;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<B>, S::Error>> + Send>>;
+
+    fn call(&self, mut request: Request<Incoming>) -> Self::Future {
+        request
+            .extensions_mut()
+            .insert(PeerIdentity::clone(&self.identity));
+        let mut inner = self.inner.clone();
+        Box::pin(async move {
+            futures::future::poll_fn(|cx| inner.poll_ready(cx)).await?;
+            inner.call(request).await
+        })
+    }
+}
