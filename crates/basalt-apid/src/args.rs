@@ -77,40 +77,14 @@ pub fn parse(args: &[String]) -> Result<Args, ArgsError> {
     Ok(parsed)
 }
 
-/// Parses a Go-style duration made of `<integer><unit>` parts (`h`, `m`, `s`,
-/// `ms`), e.g. `24h`, `1h30m`, `4s`; it must be longer than zero.
+/// Parses a Go-style duration (`24h`, `1h30m`, `4s`, `1.5h`); it must be longer than zero.
 pub fn duration(text: &str) -> Result<Duration, ArgsError> {
-    let bad = || {
-        ArgsError(format!(
+    match basalt_config::duration::parse_go_duration(text) {
+        Some(d) if !d.is_zero() => Ok(d),
+        _ => Err(ArgsError(format!(
             "{text:?} is not a duration like 24h, 90m, 1h30m or 4s"
-        ))
-    };
-    let mut total = Duration::ZERO;
-    let mut rest = text.trim();
-    if rest.is_empty() {
-        return Err(bad());
+        ))),
     }
-    while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
-        let number: u64 = rest[..digits].parse().map_err(|_| bad())?;
-        rest = &rest[digits..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        let part = match &rest[..unit_len] {
-            "h" => Duration::from_secs(number.checked_mul(3600).ok_or_else(bad)?),
-            "m" => Duration::from_secs(number.checked_mul(60).ok_or_else(bad)?),
-            "s" => Duration::from_secs(number),
-            "ms" => Duration::from_millis(number),
-            _ => return Err(bad()),
-        };
-        total = total.checked_add(part).ok_or_else(bad)?;
-        rest = &rest[unit_len..];
-    }
-    if total.is_zero() {
-        return Err(bad());
-    }
-    Ok(total)
 }
 
 #[cfg(test)]
@@ -157,9 +131,10 @@ mod tests {
         assert!(err.contains("nowhere"), "{err}");
         let err = parse(&strings(&["--socket"])).unwrap_err().to_string();
         assert!(err.contains("needs a value"), "{err}");
-        for bad in ["", "0s", "10", "h", "5d", "1.5h"] {
+        for bad in ["", "0s", "10", "h", "5d", "-1h"] {
             assert!(duration(bad).is_err(), "{bad}");
         }
         assert_eq!(duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(duration("1.5h").unwrap(), Duration::from_secs(5400));
     }
 }

@@ -10,6 +10,7 @@
 
 pub mod decode;
 pub mod document;
+pub mod duration;
 pub mod fuzz;
 pub mod generate;
 pub mod kinds;

@@ -76,33 +76,7 @@ pub fn bootstrap_token(text: &str) -> bool {
 
 /// A Go duration such as `2m0s`, `8760h`, `1.5h`, `0`.
 pub fn go_duration(text: &str) -> bool {
-    let body = text.strip_prefix(['-', '+']).unwrap_or(text);
-    if body == "0" {
-        return true;
-    }
-    let mut rest = body;
-    if rest.is_empty() {
-        return false;
-    }
-    while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let number = &rest[..digits];
-        if number.is_empty() || number == "." || number.matches('.').count() > 1 {
-            return false;
-        }
-        rest = &rest[digits..];
-        let unit = ["ns", "us", "µs", "ms", "s", "m", "h"]
-            .iter()
-            .filter(|u| rest.starts_with(**u))
-            .max_by_key(|u| u.len());
-        match unit {
-            Some(u) => rest = &rest[u.len()..],
-            None => return false,
-        }
-    }
-    true
+    crate::duration::parse_go_duration(text.strip_prefix('-').unwrap_or(text)).is_some()
 }
 
 /// An http(s) URL with a host.

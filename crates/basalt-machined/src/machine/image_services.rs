@@ -158,16 +158,8 @@ fn health(h: Health) -> Result<HealthCheck, (String, String)> {
 
 /// Parses `500ms`, `10s`, `2m`.
 pub fn duration(text: &str) -> Result<Duration, String> {
-    let bad = || format!("{text:?} is not a duration like 500ms, 10s or 2m");
-    let split = text.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
-    let (number, unit) = text.split_at(split);
-    let n: u64 = number.parse().map_err(|_| bad())?;
-    match unit {
-        "ms" => Ok(Duration::from_millis(n)),
-        "s" => Ok(Duration::from_secs(n)),
-        "m" => Ok(Duration::from_secs(n.saturating_mul(60))),
-        _ => Err(bad()),
-    }
+    basalt_config::duration::parse_go_duration(text)
+        .ok_or_else(|| format!("{text:?} is not a duration like 500ms, 10s or 2m"))
 }
 
 /// Loads every `*.yaml` of `dir` in name order. A missing directory means no services.
