@@ -6,6 +6,7 @@
 //! Usage: `basalt-bench [--config PATH] [--seconds S]` (S is the time budget per figure,
 //! default 1.5).
 
+mod apid;
 mod figures;
 mod input;
 mod measure;
@@ -34,6 +35,9 @@ fn main() -> ExitCode {
         }
     };
     for row in store::figures(options.budget) {
+        println!("{}", row.to_json_line());
+    }
+    for row in apid::figures(apid::DEFAULT_COUNTS) {
         println!("{}", row.to_json_line());
     }
     let input = match input::load(options.config.as_deref()) {
