@@ -144,7 +144,7 @@ async fn run_maintenance(args: Args) -> Result<(), ApidError> {
         listener,
         SharedServerConfig::new(tls),
         service,
-        std::future::pending(),
+        terminated(),
     )
     .await;
     Ok(())
@@ -209,8 +209,26 @@ async fn run_normal(args: Args) -> Result<(), ApidError> {
         maintenance: false,
         hostname: hostname(),
     };
-    server::serve(listener, tls, proxy::service(state), std::future::pending()).await;
+    server::serve(listener, tls, proxy::service(state), terminated()).await;
     Ok(())
+}
+
+/// Completes when apid gets SIGTERM (machined stopping or restarting the service); the
+/// server then finishes its in-flight calls before apid exits.
+async fn terminated() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut sigterm) => {
+            sigterm.recv().await;
+            console::log("SIGTERM: finishing in-flight calls, then exiting");
+        }
+        Err(err) => {
+            console::log(format_args!(
+                "cannot handle SIGTERM ({err}); in-flight calls are cut off when apid stops"
+            ));
+            std::future::pending::<()>().await;
+        }
+    }
 }
 
 /// Follows config changes: new `acceptedCAs` apply to new connections, new

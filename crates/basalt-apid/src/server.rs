@@ -1,6 +1,8 @@
 //! The accept loop: TCP → TLS (tokio-rustls) → peer identity → HTTP/2 (hyper)
 //! → the gRPC service. A failed handshake is logged with the peer address and
-//! the reason and never stops the server.
+//! the reason and never stops the server. On shutdown the server stops accepting and
+//! lets in-flight calls finish (at most [`DRAIN_LIMIT`]): a reply is not lost because
+//! machined stopped apid right after the call (e.g. the first config in maintenance mode).
 
 use std::error::Error as StdError;
 use std::future::Future;
@@ -14,7 +16,9 @@ use http::{Request, Response};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
 use tokio_rustls::TlsAcceptor;
+use tokio_util::sync::CancellationToken;
 
 use crate::console;
 use crate::identity::PeerIdentity;
@@ -22,6 +26,10 @@ use crate::tls::server::SharedServerConfig;
 
 /// How long a client may take to complete the TLS handshake.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long in-flight calls may take to finish after shutdown (below machined's 5 s stop
+/// timeout of apid).
+pub const DRAIN_LIMIT: Duration = Duration::from_secs(3);
 
 /// Pause after a failed `accept` (e.g. out of file descriptors).
 const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
@@ -51,8 +59,8 @@ pub enum ServeError {
 }
 
 /// Serves `service` on `listener` with the TLS configuration in `tls` until
-/// `shutdown` completes. Every request carries the connection's
-/// [`PeerIdentity`] in its extensions.
+/// `shutdown` completes, then drains in-flight calls (see the module docs). Every
+/// request carries the connection's [`PeerIdentity`] in its extensions.
 pub async fn serve<S, B, F>(
     listener: TcpListener,
     tls: Arc<SharedServerConfig>,
@@ -68,15 +76,23 @@ pub async fn serve<S, B, F>(
     F: Future<Output = ()>,
 {
     tokio::pin!(shutdown);
+    let stop = CancellationToken::new();
+    // every connection task holds a sender: `recv` returns `None` once all are gone
+    let (alive, mut drained) = mpsc::channel::<()>(1);
     loop {
         let accepted = tokio::select! {
-            () = &mut shutdown => return,
+            () = &mut shutdown => break,
             accepted = listener.accept() => accepted,
         };
         match accepted {
             Ok((tcp, peer)) => {
                 let acceptor = TlsAcceptor::from(tls.get());
-                tokio::spawn(handle_connection(tcp, peer, acceptor, service.clone()));
+                let conn = Conn {
+                    peer,
+                    stop: stop.clone(),
+                    _alive: alive.clone(),
+                };
+                tokio::spawn(handle_connection(tcp, conn, acceptor, service.clone()));
             }
             Err(err) => {
                 console::log(format_args!("cannot accept a connection: {err}"));
@@ -84,15 +100,31 @@ pub async fn serve<S, B, F>(
             }
         }
     }
+    drop(listener);
+    stop.cancel();
+    drop(alive);
+    if tokio::time::timeout(DRAIN_LIMIT, drained.recv())
+        .await
+        .is_err()
+    {
+        console::log(format_args!(
+            "shutdown: calls still running after {}s are cut off",
+            DRAIN_LIMIT.as_secs()
+        ));
+    }
+}
+
+/// One accepted connection: its peer, the server's stop signal, and the sender that keeps
+/// the drain waiting while the connection lives.
+struct Conn {
+    peer: SocketAddr,
+    stop: CancellationToken,
+    _alive: mpsc::Sender<()>,
 }
 
 /// Handshakes, identifies the peer and serves HTTP/2 on one connection.
-async fn handle_connection<S, B>(
-    tcp: TcpStream,
-    peer: SocketAddr,
-    acceptor: TlsAcceptor,
-    service: S,
-) where
+async fn handle_connection<S, B>(tcp: TcpStream, conn: Conn, acceptor: TlsAcceptor, service: S)
+where
     S: tower::Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
     S::Future: Send + 'static,
     S::Error: Into<BoxError>,
@@ -100,6 +132,7 @@ async fn handle_connection<S, B>(
     B::Data: Send,
     B::Error: Into<BoxError>,
 {
+    let peer = conn.peer;
     let _ = tcp.set_nodelay(true);
     let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
         Ok(Ok(tls)) => tls,
@@ -132,9 +165,17 @@ async fn handle_connection<S, B>(
         inner: service,
         identity: Arc::new(identity),
     };
-    let served = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
-        .serve_connection(TokioIo::new(tls), service)
-        .await;
+    let http = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+        .serve_connection(TokioIo::new(tls), service);
+    tokio::pin!(http);
+    let served = tokio::select! {
+        served = http.as_mut() => served,
+        () = conn.stop.cancelled() => {
+            // GOAWAY: no new calls on this connection, running ones finish
+            http.as_mut().graceful_shutdown();
+            http.await
+        }
+    };
     if let Err(err) = served {
         console::log(format_args!(
             "connection from {peer} ended with an error: {err}"

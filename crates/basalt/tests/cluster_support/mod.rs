@@ -11,6 +11,8 @@
 pub mod launch;
 
 pub mod config;
+pub mod edit;
+pub mod maintenance;
 pub mod net;
 
 use std::net::{IpAddr, Ipv4Addr};

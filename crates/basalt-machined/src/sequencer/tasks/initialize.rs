@@ -2,9 +2,12 @@
 
 use anyhow::Context as _;
 use basalt_resources::{Resource, Spec as _};
+use futures::StreamExt as _;
+use tokio_util::sync::CancellationToken;
 
 use super::set_stage;
 use crate::config_source::{Acquired, ConfigSource};
+use crate::logs::LogStream;
 use crate::machine::apid_service::{self, ApidMode, APID_ID};
 use crate::machine::identity;
 use crate::machine::resources::{self, HostnameSpec, MemberSpec, HOSTNAME_ID};
@@ -41,11 +44,13 @@ pub async fn load_config(ctx: Context) -> anyhow::Result<()> {
         }
         Acquired::Maintenance(reason) => {
             set_stage(&ctx, "maintenance", false)?;
-            start_maintenance_apid(&ctx).await;
+            let echo = ctx.cancel.child_token();
+            start_maintenance_apid(&ctx, echo.clone()).await;
             let waited = ctx
                 .maintenance
                 .wait_for_config(&reason, ctx.machine.inbox(), ctx.cancel.clone())
                 .await;
+            echo.cancel();
             // stopped before boot loads apid in normal mode (a reboot stops it anyway)
             if let Err(e) = ctx.supervisor.stop(APID_ID).await {
                 console::log(format_args!("warning: cannot stop maintenance apid: {e}"));
@@ -59,8 +64,9 @@ pub async fn load_config(ctx: Context) -> anyhow::Result<()> {
 }
 
 /// Starts apid in maintenance mode (with the pinned maintenance CA, if any); a failure is
-/// logged (the console and the local socket still work).
-async fn start_maintenance_apid(ctx: &Context) {
+/// logged (the console and the local socket still work). apid's `maintenance mode: …` lines
+/// (its certificate fingerprint) are echoed on machined's console until `echo` is cancelled.
+async fn start_maintenance_apid(ctx: &Context, echo: CancellationToken) {
     if !apid_service::binary_present(&ctx.paths, &ctx.exe) {
         console::log(format_args!(
             "apid not started: {} is missing in the node; apply a config over the local socket",
@@ -71,11 +77,33 @@ async fn start_maintenance_apid(ctx: &Context) {
     let ca = maintenance_ca(ctx);
     let spec = apid_service::spec(&ctx.exe, &ApidMode::Maintenance { ca });
     let started = match ctx.supervisor.load(spec) {
-        Ok(()) => ctx.supervisor.start(APID_ID).await,
+        Ok(()) => {
+            if let Ok(lines) = ctx.supervisor.logs(APID_ID, Some(0), true) {
+                tokio::spawn(echo_maintenance_lines(lines, echo));
+            }
+            ctx.supervisor.start(APID_ID).await
+        }
         Err(e) => Err(e),
     };
     if let Err(e) = started {
         console::log(format_args!("cannot start apid in maintenance mode: {e}"));
+    }
+}
+
+/// Copies the lines of apid's log that announce maintenance mode (the certificate
+/// fingerprint operators pin with `--cert-fingerprint`) to the console until cancelled.
+async fn echo_maintenance_lines(mut lines: LogStream, cancel: CancellationToken) {
+    loop {
+        let line = tokio::select! {
+            line = lines.next() => line,
+            _ = cancel.cancelled() => None,
+        };
+        let Some(line) = line else { return };
+        let text = String::from_utf8_lossy(&line);
+        let text = text.strip_prefix("[apid] ").unwrap_or(&text);
+        if text.starts_with("maintenance mode") {
+            console::log(format_args!("{text}"));
+        }
     }
 }
 
