@@ -5,6 +5,7 @@
 mod bench;
 mod cmd;
 mod fuzz;
+mod image;
 mod packages;
 mod test;
 mod up;
@@ -29,6 +30,8 @@ enum Command {
     Bench,
     /// Build a fuzz target with coverage instrumentation (stable Rust) and run it.
     Fuzz(fuzz::Args),
+    /// Build the boot image (rootfs.sqsh, initramfs.img, vmlinuz, cmdline, signed manifest).
+    Image(image::Args),
     /// Prepare a local demo: build basaltctl, generate and validate a config.
     Up,
 }
@@ -40,6 +43,7 @@ fn main() -> ExitCode {
         Command::Bench => bench::run(),
         Command::Fuzz(args) => fuzz::run(&args),
         Command::Up => up::run(),
+        Command::Image(args) => image::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

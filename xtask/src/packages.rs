@@ -13,10 +13,17 @@ pub const TABLE: &[(&str, &str)] = &[
     ("c++", "g++"),
     ("ip", "iproute2"),
     ("curl", "curl"),
+    (QEMU, "qemu-system-x86"),
+    ("apt-get", "apt"),
+    ("dpkg-deb", "dpkg"),
+    ("mksquashfs", "squashfs-tools"),
+    ("unsquashfs", "squashfs-tools"),
+    ("zstd", "zstd"),
+    ("modinfo", "kmod"),
 ];
 
 /// Executables the test suite calls (real `openssl` checks our certificates).
-pub const FOR_TESTS: &[&str] = &["openssl", "ip", "curl"];
+pub const FOR_TESTS: &[&str] = &["openssl", "ip", "curl", QEMU];
 
 /// Executables the fuzz build needs (libfuzzer-sys compiles libFuzzer's C++ sources).
 pub const FOR_FUZZ: &[&str] = &["c++"];
@@ -32,6 +39,11 @@ pub fn package_for(binary: &str) -> Option<&'static str> {
 /// Makes sure every executable in `binaries` is on PATH, installing the missing
 /// packages with apt-get when running as root, and failing with what to install otherwise.
 pub fn ensure(binaries: &[&str]) -> Result<()> {
+    if binaries.contains(&QEMU) {
+        ensure_qemu()?;
+    }
+    let binaries: Vec<&str> = binaries.iter().copied().filter(|b| *b != QEMU).collect();
+    let binaries = binaries.as_slice();
     let mut missing = Vec::new();
     for binary in binaries {
         if find_on_path(binary).is_none() {
@@ -67,6 +79,63 @@ pub fn ensure(binaries: &[&str]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The QEMU system emulator the boot tests and the QEMU provisioner start.
+pub const QEMU: &str = "qemu-system-x86_64";
+
+/// Makes sure `qemu-system-x86_64 --version` runs; installs it when not (idempotent).
+///
+/// Some machines ship `qemu-utils` from bookworm-backports, which conflicts with bookworm's
+/// `qemu-system-x86`; so both are installed at the same version (the candidate of
+/// `qemu-system-x86`), downgrading `qemu-utils` when needed.
+pub fn ensure_qemu() -> Result<()> {
+    if qemu_runs() {
+        return Ok(());
+    }
+    if !is_root() {
+        bail!(
+            "`{QEMU}` is missing or broken. Install it with `sudo apt-get update && sudo apt-get \
+             install -y --no-install-recommends --allow-downgrades qemu-utils=V qemu-system-x86=V` \
+             where V is the candidate shown by `apt-cache policy qemu-system-x86`, and run again"
+        );
+    }
+    cmd::run(Command::new("apt-get").arg("update"))?;
+    let policy = cmd::output(Command::new("apt-cache").args(["policy", "qemu-system-x86"]))?;
+    let policy = String::from_utf8_lossy(&policy.stdout);
+    let version = candidate_version(&policy).with_context(|| {
+        format!("apt has no installable qemu-system-x86 (apt-cache policy says:\n{policy})")
+    })?;
+    println!("xtask: installing qemu-system-x86 and qemu-utils {version}");
+    cmd::run(
+        Command::new("apt-get")
+            .args(["install", "-o", "DPkg::Lock::Timeout=300", "-y"])
+            .args(["--no-install-recommends", "--allow-downgrades"])
+            .arg(format!("qemu-utils={version}"))
+            .arg(format!("qemu-system-x86={version}"))
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+    )?;
+    if !qemu_runs() {
+        bail!("`{QEMU} --version` still fails after installing qemu-system-x86 {version}; check the apt output above");
+    }
+    Ok(())
+}
+
+fn qemu_runs() -> bool {
+    Command::new(QEMU)
+        .arg("--version")
+        .output()
+        .map(|out| out.status.success())
+        .unwrap_or(false)
+}
+
+/// The `Candidate:` version in `apt-cache policy` output, unless it is `(none)`.
+fn candidate_version(policy: &str) -> Option<&str> {
+    policy
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Candidate:"))
+        .map(str::trim)
+        .filter(|v| !v.is_empty() && *v != "(none)")
 }
 
 /// The full path of `binary` if an executable file of that name is on PATH.
@@ -109,6 +178,15 @@ mod tests {
         }
         assert_eq!(package_for("openssl"), Some("openssl"));
         assert_eq!(package_for("no-such-tool"), None);
+    }
+
+    #[test]
+    fn qemu_candidate_version_is_parsed() {
+        let policy = "qemu-system-x86:\n  Installed: (none)\n  Candidate: 1:7.2+dfsg-7+deb12u18+b3\n  Version table:\n";
+        assert_eq!(candidate_version(policy), Some("1:7.2+dfsg-7+deb12u18+b3"));
+        assert_eq!(candidate_version("x:\n  Candidate: (none)\n"), None);
+        assert_eq!(candidate_version(""), None);
+        assert_eq!(package_for(QEMU), Some("qemu-system-x86"));
     }
 
     #[test]

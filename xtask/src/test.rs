@@ -29,6 +29,10 @@ const STEPS: &[Step] = &[
         run: clippy,
     },
     Step {
+        name: "cargo xtask image (artifacts the QEMU boot tests use)",
+        run: image,
+    },
+    Step {
         name: "cargo test --workspace",
         run: tests,
     },
@@ -88,6 +92,15 @@ fn clippy() -> Result<()> {
         "-D",
         "warnings",
     ]))
+}
+
+/// Builds the signed boot image into `target/image` (cached downloads make reruns quick); the
+/// QEMU tests boot it and fail loudly without it.
+fn image() -> Result<()> {
+    crate::image::run(&crate::image::Args {
+        out: None,
+        signing_key: None,
+    })
 }
 
 /// `cargo test` without `--all-targets`, so doc tests run too.

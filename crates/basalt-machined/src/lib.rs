@@ -2,6 +2,7 @@
 pub mod api;
 pub mod config_source;
 pub mod events;
+pub mod initramfs;
 pub mod logs;
 pub mod machine;
 pub mod network;

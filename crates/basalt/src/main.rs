@@ -1,12 +1,14 @@
 //! `basalt`: the multi-call binary of a Basalt node.
 //!
-//! Dispatch on argv[1]: `machined`, `launch`, `runner`, `apid`, `version`; when started as
-//! `init` (argv[0] basename), it is machined in metal mode. All logic lives in
+//! Dispatch on argv[1]: `init`, `machined`, `launch`, `runner`, `apid`, `version`; when started
+//! as `init` (argv[0] basename, as the kernel starts `/init` from the initramfs), it is the
+//! verified boot path into the image (`basalt_machined::initramfs`). All logic lives in
 //! `basalt-machined` and `basalt-apid`.
 
 use std::path::Path;
 
-const USAGE: &str = "usage: basalt machined --platform container|metal [basalt.config=PATH] [basalt.maintenance-ca=PATH]
+const USAGE: &str = "usage: basalt init   (the initramfs boot path; normally started by the kernel as /init)
+       basalt machined --platform container|metal [basalt.config=PATH] [basalt.maintenance-ca=PATH]
        basalt launch --root DIR --state DIR --ephemeral DIR [--hostname H] [--config FILE] [--maintenance-ca FILE] [--socket-dir DIR] [--exe PATH]
        basalt apid [--socket PATH] [--listen ADDR:PORT] [--maintenance] [--maintenance-ca FILE] [--cert-lifetime 24h]
        basalt runner [--rlimit RES=SOFT:HARD] [--oom-score-adj N] [--drop-cap CAP]... -- ARGV...
@@ -24,12 +26,11 @@ fn dispatch(args: Vec<String>) -> i32 {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     if name == "init" {
-        let mut metal = vec!["--platform".to_string(), "metal".to_string()];
-        metal.extend(args.iter().skip(1).cloned());
-        return basalt_machined::machine::main(&argv0, &metal);
+        return basalt_machined::initramfs::main();
     }
     let rest: Vec<String> = args.iter().skip(2).cloned().collect();
     match args.get(1).map(String::as_str) {
+        Some("init") => basalt_machined::initramfs::main(),
         Some("machined") => basalt_machined::machine::main(&argv0, &rest),
         Some("launch") => basalt_machined::platform::container::main(&rest),
         Some("runner") => basalt_machined::process::wrapper::main(rest),

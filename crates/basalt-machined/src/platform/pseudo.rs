@@ -8,36 +8,25 @@ use crate::sys::{MntFlags, Mount, MsFlags, SysResult, Syscall};
 /// The mounts machined makes at `initialize`, in order, for `mode`.
 ///
 /// In container mode `/dev` comes from the launcher; `/sys` is read-only (the namespace
-/// must not reconfigure the host's devices).
+/// must not reconfigure the host's devices). In metal mode `/init` provides the pseudo file
+/// systems; machined adds a tmpfs for `/system` (the root is a read-only SquashFS).
 pub fn pseudo_mounts(mode: Mode, paths: &Paths) -> Vec<Mount> {
     let safe = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
-    let mut mounts = vec![Mount::fs("proc", paths.host("/proc"), safe, None)];
     match mode {
-        Mode::Container => {
-            mounts.push(Mount::fs(
-                "sysfs",
-                paths.host("/sys"),
-                safe | MsFlags::MS_RDONLY,
-                None,
-            ));
-        }
-        Mode::Metal => {
-            mounts.push(Mount::fs("sysfs", paths.host("/sys"), safe, None));
-            mounts.push(Mount::fs(
-                "devtmpfs",
-                paths.host("/dev"),
-                MsFlags::MS_NOSUID,
-                Some("mode=0755"),
-            ));
-            mounts.push(Mount::fs(
-                "tmpfs",
-                paths.host("/run"),
-                MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
-                Some("mode=0755"),
-            ));
-        }
+        Mode::Container => vec![
+            Mount::fs("proc", paths.host("/proc"), safe, None),
+            Mount::fs("sysfs", paths.host("/sys"), safe | MsFlags::MS_RDONLY, None),
+        ],
+        // `/init` already mounted /proc, /sys, /dev, /run and /tmp and moved them into the new
+        // root (see `initramfs::switch_root`); the root itself is read-only, so machined's
+        // runtime directories live on a tmpfs.
+        Mode::Metal => vec![Mount::fs(
+            "tmpfs",
+            paths.host("/system"),
+            MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+            Some("mode=0755"),
+        )],
     }
-    mounts
 }
 
 /// Mounts [`pseudo_mounts`] in order; stops at the first failure.

@@ -5,12 +5,15 @@
 //! safe `nix` APIs; [`RecordingSyscall`] only records them, so that logic is unit-tested
 //! without root. Plain data files (configs, logs) are not privileged and use `std::fs`.
 
+#[allow(unsafe_code)]
+mod loopdev;
 pub mod netlink;
 mod real;
 mod recording;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 pub use nix::mount::{MntFlags, MsFlags};
 pub use nix::sched::CloneFlags;
@@ -169,4 +172,18 @@ pub trait Syscall: Send + Sync + fmt::Debug {
     fn wipe_dir(&self, dir: &Path) -> SysResult;
     /// Sets the network link with interface index `index` up (1 is `lo` in every namespace).
     fn link_up(&self, index: u32) -> SysResult;
+    /// `finit_module(2)` of the `.ko` file at `path` (no parameters); a module that is already
+    /// loaded (`EEXIST`) counts as success.
+    fn finit_module(&self, path: &Path) -> SysResult;
+    /// Attaches `file` read-only to a free loop device; returns the device path (`/dev/loopN`).
+    fn loop_attach(&self, file: &Path) -> SysResult<PathBuf>;
+    /// Detaches loop device `device` (deferred by the kernel while it is still mounted).
+    fn loop_detach(&self, device: &Path) -> SysResult;
+    /// Makes `console` (e.g. `/dev/console`) stdin, stdout and stderr of this process.
+    fn attach_console(&self, console: &Path) -> SysResult;
+    /// `execv(2)` of `path` with `argv` (argv[0] included). The real call returns only on
+    /// failure; a test double records it and returns `Ok(())`.
+    fn exec(&self, path: &Path, argv: &[String]) -> SysResult;
+    /// Sleeps for `duration` (a test double only records it).
+    fn sleep(&self, duration: Duration);
 }

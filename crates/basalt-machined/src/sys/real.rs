@@ -1,9 +1,15 @@
 //! [`Syscall`] performed for real with safe `nix` and `std` APIs.
 
+use std::ffi::CString;
 use std::fs;
 use std::io::ErrorKind;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use nix::errno::Errno;
+use nix::kmod::ModuleInitFlags;
 
 use super::{CloneFlags, MntFlags, Mount, Pid, RebootMode, Signal, SysError, SysResult, Syscall};
 
@@ -124,5 +130,54 @@ impl Syscall for RealSyscall {
 
     fn link_up(&self, index: u32) -> SysResult {
         super::netlink::link_up(index)
+    }
+
+    fn finit_module(&self, path: &Path) -> SysResult {
+        let op = || format!("finit_module {}", path.display());
+        let file = fs::File::open(path).map_err(|e| SysError::io(op(), e))?;
+        match nix::kmod::finit_module(&file, c"", ModuleInitFlags::empty()) {
+            Ok(()) | Err(Errno::EEXIST) => Ok(()),
+            Err(e) => Err(SysError::errno(op(), e)),
+        }
+    }
+
+    fn loop_attach(&self, file: &Path) -> SysResult<PathBuf> {
+        super::loopdev::attach(file)
+    }
+
+    fn loop_detach(&self, device: &Path) -> SysResult {
+        super::loopdev::detach(device)
+    }
+
+    fn attach_console(&self, console: &Path) -> SysResult {
+        let op = || format!("attach console {}", console.display());
+        let tty = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(nix::libc::O_NOCTTY)
+            .open(console)
+            .map_err(|e| SysError::io(op(), e))?;
+        nix::unistd::dup2_stdin(&tty).map_err(|e| SysError::errno(op(), e))?;
+        nix::unistd::dup2_stdout(&tty).map_err(|e| SysError::errno(op(), e))?;
+        nix::unistd::dup2_stderr(&tty).map_err(|e| SysError::errno(op(), e))
+    }
+
+    fn exec(&self, path: &Path, argv: &[String]) -> SysResult {
+        let op = || format!("exec {} {}", path.display(), argv.join(" "));
+        let invalid = || SysError::io(op(), std::io::Error::from(ErrorKind::InvalidInput));
+        let prog = CString::new(path.as_os_str().as_bytes()).map_err(|_| invalid())?;
+        let args = argv
+            .iter()
+            .map(|a| CString::new(a.as_bytes()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| invalid())?;
+        match nix::unistd::execv(&prog, &args) {
+            Ok(never) => match never {},
+            Err(e) => Err(SysError::errno(op(), e)),
+        }
+    }
+
+    fn sleep(&self, duration: Duration) {
+        std::thread::sleep(duration);
     }
 }

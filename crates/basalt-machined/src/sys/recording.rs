@@ -1,7 +1,8 @@
 //! [`Syscall`] test double: records every call instead of making it.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use super::{CloneFlags, MntFlags, Mount, Pid, RebootMode, Signal, SysError, SysResult, Syscall};
 
@@ -135,5 +136,31 @@ impl Syscall for RecordingSyscall {
 
     fn link_up(&self, index: u32) -> SysResult {
         self.record(format!("link up {index}"))
+    }
+
+    fn finit_module(&self, path: &Path) -> SysResult {
+        self.record(format!("finit_module {}", path.display()))
+    }
+
+    /// Records `loop attach FILE` and answers `/dev/loop0`.
+    fn loop_attach(&self, file: &Path) -> SysResult<PathBuf> {
+        self.record(format!("loop attach {}", file.display()))
+            .map(|()| PathBuf::from("/dev/loop0"))
+    }
+
+    fn loop_detach(&self, device: &Path) -> SysResult {
+        self.record(format!("loop detach {}", device.display()))
+    }
+
+    fn attach_console(&self, console: &Path) -> SysResult {
+        self.record(format!("console {}", console.display()))
+    }
+
+    fn exec(&self, path: &Path, argv: &[String]) -> SysResult {
+        self.record(format!("exec {} {}", path.display(), argv.join(" ")))
+    }
+
+    fn sleep(&self, duration: Duration) {
+        let _ = self.record(format!("sleep {}ms", duration.as_millis()));
     }
 }
