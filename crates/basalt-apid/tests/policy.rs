@@ -1,36 +1,11 @@
 //! The policy table against every RPC the proto files declare, for every role.
 #![allow(clippy::unwrap_used)]
 
-use std::path::PathBuf;
+mod proto_scan;
 
 use basalt_apid::identity::Role;
 use basalt_apid::policy::{self, Denied};
-
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// `/package.Service/Method` for every `rpc` in `file` (a simple scan of the proto text).
-fn rpcs_of(file: &str) -> Vec<String> {
-    let text = std::fs::read_to_string(repo_root().join(file)).unwrap();
-    let package = text
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("package "))
-        .unwrap()
-        .trim_end_matches(';')
-        .to_string();
-    let mut service = String::new();
-    let mut rpcs = Vec::new();
-    for line in text.lines().map(str::trim) {
-        if let Some(rest) = line.strip_prefix("service ") {
-            service = rest.split_whitespace().next().unwrap().to_string();
-        } else if let Some(rest) = line.strip_prefix("rpc ") {
-            let name = rest.split('(').next().unwrap().trim();
-            rpcs.push(format!("/{package}.{service}/{name}"));
-        }
-    }
-    rpcs
-}
+use proto_scan::{repo_root, served_rpcs};
 
 /// Who may call what, written down independently of the table (Talos's policy).
 fn expected(method: &str) -> Option<&'static str> {
@@ -67,12 +42,6 @@ const CALLERS: &[(&str, &[Role])] = &[
     ("no role", &[]),
     ("impersonator only", &[Role::Impersonator]),
 ];
-
-fn served_rpcs() -> Vec<String> {
-    let mut rpcs = rpcs_of("api/machine/machine.proto");
-    rpcs.extend(rpcs_of("api/cosi/state.proto"));
-    rpcs
-}
 
 #[test]
 fn every_served_rpc_for_every_role_matches_the_policy() {

@@ -5,11 +5,11 @@
 //! refused by machined itself to non-admins.
 #![allow(clippy::unwrap_used)]
 
+mod proto_scan;
 mod proxy_support;
 mod rbac_support;
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 
 use basalt_api::cosi::resource as cosi;
@@ -19,6 +19,7 @@ use basalt_machined::machine::resources::{
     MACHINE_CONFIG_ID, MACHINE_CONFIG_NAMESPACE, MACHINE_CONFIG_TYPE,
 };
 use prost::Message as _;
+use proto_scan::served_rpcs;
 use proxy_support::{channel, Pki};
 use rbac_support::{call, request_for, Node, Outcome};
 use tonic::transport::Channel;
@@ -38,38 +39,6 @@ const CALLERS: &[(&str, &[&str], Option<Role>)] = &[
         Some(Role::Impersonator),
     ),
 ];
-
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// `/package.Service/Method` for every `rpc` in `file` (a simple scan of the proto text).
-fn rpcs_of(file: &str) -> Vec<String> {
-    let text = std::fs::read_to_string(repo_root().join(file)).unwrap();
-    let package = text
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("package "))
-        .unwrap()
-        .trim_end_matches(';')
-        .to_string();
-    let mut service = String::new();
-    let mut rpcs = Vec::new();
-    for line in text.lines().map(str::trim) {
-        if let Some(rest) = line.strip_prefix("service ") {
-            service = rest.split_whitespace().next().unwrap().to_string();
-        } else if let Some(rest) = line.strip_prefix("rpc ") {
-            let name = rest.split('(').next().unwrap().trim();
-            rpcs.push(format!("/{package}.{service}/{name}"));
-        }
-    }
-    rpcs
-}
-
-fn served_rpcs() -> Vec<String> {
-    let mut rpcs = rpcs_of("api/machine/machine.proto");
-    rpcs.extend(rpcs_of("api/cosi/state.proto"));
-    rpcs
-}
 
 /// One client channel per caller, each with its own certificate from the OS CA.
 async fn channels(pki: &Pki, node: &Node) -> Vec<Channel> {

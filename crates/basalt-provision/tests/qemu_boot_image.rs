@@ -23,8 +23,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use basalt_image::cpio::Kind;
 use basalt_provision::qemu::{create_raw_disk, free_local_port, Accel, Qemu, Vm};
-use support::cpio::{newc, Entry};
+use support::{entry, newc};
 
 const LINE_TIMEOUT: Duration = Duration::from_secs(240);
 const EXIT_TIMEOUT: Duration = Duration::from_secs(120);
@@ -78,7 +79,7 @@ fn initramfs_replacing(scratch: &str, name: &'static str, data: Vec<u8>) -> Path
     while bytes.len() % 512 != 0 {
         bytes.push(0);
     }
-    bytes.extend_from_slice(&newc(&[Entry::File(name, 0o644, data)]));
+    bytes.extend_from_slice(&newc(vec![entry(name, 0o644, Kind::Bytes(data))]));
     let dir = support::workspace_root().join("target/qemu-test");
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(format!("{scratch}-initramfs.img"));

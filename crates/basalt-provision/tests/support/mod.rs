@@ -1,8 +1,6 @@
 //! Shared pieces of the QEMU boot tests: real inputs (Debian's kernel from its .deb, the static
-//! `basalt` binary) and a tiny newc initramfs writer.
+//! `basalt` binary) from the image builder, and a newc archive helper.
 #![allow(dead_code, clippy::unwrap_used)]
-
-pub mod cpio;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -51,117 +49,45 @@ pub fn run(cmd: &mut Command) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// Debian's kernel (`vmlinuz-<kver>` from the `linux-image-<kver>-amd64` .deb that
-/// `linux-image-amd64` depends on), downloaded with `apt-get download` and unpacked with
-/// `dpkg-deb -x` under `target/qemu-test/kernel` — never the host's /boot.
+/// Debian's kernel pinned in `image/inputs.yaml`, fetched and unpacked by `basalt_image` into
+/// the image build's cache (`target/image-cache`, shared with `cargo xtask image`) — never the
+/// host's /boot.
 pub fn debian_kernel() -> PathBuf {
-    require("apt-get", "apt");
-    require("dpkg-deb", "dpkg");
-    let root = workspace_root().join("target/qemu-test/kernel");
-    if let Some(found) = find_vmlinuz(&root.join("tree/boot")) {
-        return found;
-    }
-    let depends = run(Command::new("apt-cache").args(["depends", "linux-image-amd64"]));
-    let package = depends
-        .lines()
-        .filter_map(|l| l.trim().strip_prefix("Depends: "))
-        .find(|p| p.starts_with("linux-image-"))
-        .unwrap_or_else(|| {
-            panic!("apt-cache depends linux-image-amd64 names no kernel:\n{depends}")
-        })
-        .to_string();
-    let debs = root.join("debs");
-    std::fs::create_dir_all(&debs).unwrap();
-    run(Command::new("apt-get")
-        .args(["download", &package])
-        .current_dir(&debs));
-    let deb = std::fs::read_dir(&debs)
-        .unwrap()
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .find(|p| {
-            let name = p.file_name().unwrap().to_string_lossy();
-            name.starts_with(&package) && name.ends_with(".deb")
-        })
-        .unwrap_or_else(|| {
-            panic!(
-                "apt-get download {package} left no .deb in {}",
-                debs.display()
-            )
-        });
-    // Unpack into a temporary tree and rename it, so a half-unpacked tree is never used.
-    let partial = root.join("tree.partial");
-    let _ = std::fs::remove_dir_all(&partial);
-    run(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&partial));
-    let tree = root.join("tree");
-    let _ = std::fs::remove_dir_all(&tree);
-    std::fs::rename(&partial, &tree).unwrap();
-    find_vmlinuz(&tree.join("boot"))
-        .unwrap_or_else(|| panic!("{} holds no boot/vmlinuz-*", deb.display()))
+    let root = workspace_root();
+    let inputs = basalt_image::inputs::Inputs::load(&root.join("image/inputs.yaml")).unwrap();
+    let package = inputs
+        .kernel_package()
+        .expect("image/inputs.yaml pins no kernel package");
+    let cache = root.join("target/image-cache");
+    let deb = basalt_image::fetch::fetch(package, &cache).unwrap();
+    let tree = basalt_image::fetch::unpacked(package, &deb, &cache).unwrap();
+    basalt_image::kernel::vmlinuz(&tree, &inputs.kernel.release).unwrap()
 }
 
-fn find_vmlinuz(boot: &Path) -> Option<PathBuf> {
-    std::fs::read_dir(boot)
-        .ok()?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .find(|p| {
-            p.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with("vmlinuz-"))
-        })
-}
-
-/// The static `basalt` binary, built as the image builder builds it:
-/// `RUSTFLAGS='-C target-feature=+crt-static' cargo build --release --target
-/// x86_64-unknown-linux-gnu -p basalt --target-dir target/static`.
-///
-/// `BASALT_IMAGE_PUBLIC_KEY` is passed on from the environment, or else derived from the
-/// signing key `~/.basalt/image-signing.pk8` when it exists, so this build and
-/// `cargo xtask image` share one cached binary instead of rebuilding each other's.
-///
+/// The static `basalt` binary, built exactly as `cargo xtask image` builds it (same target dir,
+/// same public key from `~/.basalt/image-signing.pk8`), so the two share one cached binary.
 /// `BASALT_TEST_STATIC_BASALT=PATH` uses an already built static binary instead.
 pub fn static_basalt() -> PathBuf {
     if let Some(prebuilt) = std::env::var_os("BASALT_TEST_STATIC_BASALT") {
         return PathBuf::from(prebuilt);
     }
-    let root = workspace_root();
-    let target_dir = root.join("target/static");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
-    let mut cmd = Command::new(cargo);
-    cmd.args([
-        "build",
-        "--release",
-        "--target",
-        "x86_64-unknown-linux-gnu",
-        "-p",
-        "basalt",
-        "--target-dir",
-    ])
-    .arg(&target_dir)
-    .current_dir(&root)
-    .env("RUSTFLAGS", "-C target-feature=+crt-static")
-    .env_remove("CARGO_TARGET_DIR")
-    .env_remove("CARGO_BUILD_TARGET");
-    if std::env::var_os("BASALT_IMAGE_PUBLIC_KEY").is_none() {
-        if let Some(key) = signing_public_key_hex() {
-            cmd.env("BASALT_IMAGE_PUBLIC_KEY", key);
-        }
-    }
-    run(&mut cmd);
-    let binary = target_dir.join("x86_64-unknown-linux-gnu/release/basalt");
-    assert!(binary.is_file(), "cargo build left no {}", binary.display());
-    binary
+    let key = basalt_image::keys::default_path().expect("HOME is not set");
+    let (_, public, _) = basalt_image::keys::load_or_create(&key).unwrap();
+    basalt_image::binary::build_static(&workspace_root(), &basalt_image::hex(&public)).unwrap()
 }
 
-/// The public half (64 lower-case hex characters) of `~/.basalt/image-signing.pk8`, if present.
-pub fn signing_public_key_hex() -> Option<String> {
-    use ring::signature::KeyPair;
-    let home = std::env::var_os("HOME")?;
-    let pkcs8 = std::fs::read(Path::new(&home).join(".basalt/image-signing.pk8")).ok()?;
-    let pair = ring::signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(&pkcs8).ok()?;
-    Some(
-        pair.public_key()
-            .as_ref()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect(),
-    )
+/// A newc archive of `entries` (the image builder's writer).
+pub fn newc(entries: Vec<basalt_image::cpio::Entry>) -> Vec<u8> {
+    let mut out = Vec::new();
+    basalt_image::cpio::write(entries, &mut out).unwrap();
+    out
+}
+
+/// A cpio member.
+pub fn entry(path: &str, mode: u32, kind: basalt_image::cpio::Kind) -> basalt_image::cpio::Entry {
+    basalt_image::cpio::Entry {
+        path: path.to_string(),
+        mode,
+        kind,
+    }
 }
