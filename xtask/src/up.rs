@@ -49,8 +49,8 @@ pub fn run() -> Result<()> {
          \x20 {ctl} --basaltconfig {OUT}/basaltconfig config info\n\
          \x20 {ctl} gen secrets -o {OUT}/secrets.yaml --force\n\
          \x20 {ctl} validate -c {OUT}/controlplane.yaml -m container   # warns: install is ignored there\n\n\
-         Not yet: creating a cluster (machined, apid and the image) arrives with a later issue;\n\
-         today `cargo xtask up` only builds the CLI and prepares and checks the configs.",
+         Not yet: `cargo xtask up` does not create a cluster; `basaltctl cluster create` (nodes\n\
+         started from the image, etcd formed on its own) arrives with a later issue.",
         out = out.display()
     );
     Ok(())
