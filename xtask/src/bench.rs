@@ -5,8 +5,10 @@
 //! figures are still measured, and the command exits non-zero at the end.
 //!
 //! This file holds the report and the `basaltctl` / in-process figures; the machined figures
-//! (boot, idle memory, shutdown of a `basalt launch` node) live in `bench/node.rs`.
+//! (boot, idle memory, shutdown of a `basalt launch` node) live in `bench/node.rs`, the image
+//! figures (sizes, executables, QEMU boot timings) in `bench/image.rs`.
 
+mod image;
 mod launcher;
 mod node;
 mod node_root;
@@ -68,6 +70,7 @@ pub fn run() -> Result<()> {
         Err(err) => rows.push(Row::failed("basalt-bench (in-process)", &err)),
     }
     rows.extend(node::rows(&release));
+    rows.extend(image::rows(&release));
 
     let table = markdown(&rows);
     println!("\n{table}");

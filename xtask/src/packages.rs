@@ -20,10 +20,17 @@ pub const TABLE: &[(&str, &str)] = &[
     ("unsquashfs", "squashfs-tools"),
     ("zstd", "zstd"),
     ("modinfo", "kmod"),
+    ("dnsmasq", "dnsmasq-base"),
+    ("mke2fs", "e2fsprogs"),
+    ("losetup", "mount"),
+    ("blkid", "util-linux"),
+    ("sfdisk", "fdisk"),
 ];
 
 /// Executables the test suite calls (real `openssl` checks our certificates).
-pub const FOR_TESTS: &[&str] = &["openssl", "ip", "curl", QEMU];
+pub const FOR_TESTS: &[&str] = &[
+    "openssl", "ip", "curl", "dnsmasq", "mke2fs", "losetup", "blkid", "sfdisk", QEMU,
+];
 
 /// Executables the fuzz build needs (libfuzzer-sys compiles libFuzzer's C++ sources).
 pub const FOR_FUZZ: &[&str] = &["c++"];

@@ -51,6 +51,7 @@ fn version_response_layout() {
                 go_version: "g".into(),
                 os: "o".into(),
                 arch: "a".into(),
+                image: "i".into(),
             }),
             platform: Some(m::PlatformInfo {
                 name: "n".into(),
@@ -66,11 +67,18 @@ fn version_response_layout() {
     assert_eq!(payload(&payload(&version, 1), 1), b"n1"); // Metadata.hostname = 1
     let info = payload(&version, 2);
     let numbered: Vec<(u32, Vec<u8>)> = fields(&info).into_iter().map(|(n, _, p)| (n, p)).collect();
-    let expected: Vec<(u32, Vec<u8>)> =
-        [(1, "t"), (2, "s"), (3, "b"), (4, "g"), (5, "o"), (6, "a")]
-            .iter()
-            .map(|(n, s)| (*n, s.as_bytes().to_vec()))
-            .collect();
+    let expected: Vec<(u32, Vec<u8>)> = [
+        (1, "t"),
+        (2, "s"),
+        (3, "b"),
+        (4, "g"),
+        (5, "o"),
+        (6, "a"),
+        (1001, "i"),
+    ]
+    .iter()
+    .map(|(n, s)| (*n, s.as_bytes().to_vec()))
+    .collect();
     assert_eq!(numbered, expected);
 }
 

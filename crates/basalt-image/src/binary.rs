@@ -9,7 +9,7 @@ use crate::tool;
 /// The target triple (the gnu target with a static C runtime; there is no musl here).
 pub const TARGET: &str = "x86_64-unknown-linux-gnu";
 
-/// `RUSTFLAGS='-C target-feature=+crt-static' BASALT_IMAGE_PUBLIC_KEY=<hex> cargo build
+/// `RUSTFLAGS='-C target-feature=+crt-static' BASALT_IMAGE_PUBLIC_KEY=<hex> BASALT_GIT_SHA=<sha> cargo build
 /// --release --target x86_64-unknown-linux-gnu -p basalt --target-dir <workspace>/target/static`.
 /// Its own target folder keeps normal builds from being invalidated. Returns the binary path.
 pub fn build_static(workspace: &Path, public_key_hex: &str) -> Result<PathBuf, ImageError> {
@@ -20,6 +20,7 @@ pub fn build_static(workspace: &Path, public_key_hex: &str) -> Result<PathBuf, I
         .current_dir(workspace)
         .env("RUSTFLAGS", "-C target-feature=+crt-static")
         .env("BASALT_IMAGE_PUBLIC_KEY", public_key_hex)
+        .env("BASALT_GIT_SHA", git_sha(workspace))
         .args([
             "build",
             "--release",
@@ -48,4 +49,17 @@ pub fn build_static(workspace: &Path, public_key_hex: &str) -> Result<PathBuf, I
         });
     }
     Ok(binary)
+}
+
+/// The checkout's commit (12 hex digits) for `Version`'s `sha`; empty outside a git checkout.
+/// No build time is recorded: it would make two builds differ.
+fn git_sha(workspace: &Path) -> String {
+    Command::new("git")
+        .current_dir(workspace)
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .output()
+        .ok()
+        .filter(|out| out.status.success())
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_string())
+        .unwrap_or_default()
 }

@@ -1,6 +1,7 @@
 //! basalt-machined (being written)
 pub mod api;
 pub mod config_source;
+pub mod disk;
 pub mod events;
 pub mod initramfs;
 pub mod logs;

@@ -111,7 +111,9 @@ fn good_image_boots_in_the_exact_order() {
         "mount . on / flags MS_MOVE".to_string(),
         "chroot .".to_string(),
         "chdir /".to_string(),
-        "exec /usr/bin/basalt /usr/bin/basalt machined --platform metal".to_string(),
+        "exec /usr/bin/basalt /usr/bin/basalt machined --platform metal \
+         --image-version 0.1.0+abcdefabcdef"
+            .to_string(),
     ];
     assert_eq!(calls, expected, "console:\n{console}");
     assert!(

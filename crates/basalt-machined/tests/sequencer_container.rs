@@ -169,6 +169,7 @@ async fn reboot_runs_initialize_and_boot_again_in_place() {
             "phase reboot/unmount Start",
             "phase reboot/stage Start",
             "phase reboot/mounts Start",
+            "phase reboot/disks Start",
             "phase reboot/network Start",
             "phase reboot/config Start",
             "phase reboot/identity Start",

@@ -53,4 +53,7 @@ pub enum Command {
     Reboot(commands::power::RebootArgs),
     /// Shut the node down
     Shutdown(commands::power::ShutdownArgs),
+    /// Build the signed boot image
+    #[command(subcommand)]
+    Image(commands::image::ImageCommand),
 }

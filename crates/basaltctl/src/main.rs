@@ -37,6 +37,7 @@ fn main() -> ExitCode {
         Command::ApplyConfig(args) => commands::apply::run(&cli.global, &args),
         Command::Reboot(args) => commands::power::reboot(&cli.global, &args),
         Command::Shutdown(args) => commands::power::shutdown(&cli.global, &args),
+        Command::Image(command) => commands::image::run(&command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

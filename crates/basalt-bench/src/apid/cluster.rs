@@ -156,6 +156,7 @@ impl Node {
             node: NodeInfo {
                 platform: "container".into(),
                 rbac: true,
+                image_version: None,
             },
             machined_log: None,
             kmsg_path: PathBuf::from(api::KMSG_PATH),

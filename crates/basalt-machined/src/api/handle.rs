@@ -60,6 +60,9 @@ pub struct NodeInfo {
     /// Whether role-based access control is enforced (false on the local socket, where
     /// every caller is an administrator).
     pub rbac: bool,
+    /// The verified image's version (`--image-version` from `/init`); `None` outside a
+    /// signed image.
+    pub image_version: Option<String>,
 }
 
 /// What the API server serves from. Cheap to clone.
@@ -104,6 +107,7 @@ impl ApiHandle {
             node: NodeInfo {
                 platform: platform.to_string(),
                 rbac: false,
+                image_version: None,
             },
             machined_log: None,
             kmsg_path: PathBuf::from(KMSG_PATH),

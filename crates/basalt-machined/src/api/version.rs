@@ -3,7 +3,9 @@
 //! `VersionInfo`: `tag` is `v` + the crate version; `sha` and `built` come from the build
 //! environment variables `BASALT_GIT_SHA` and `BASALT_BUILD_TIME` when the build sets them
 //! (empty otherwise); `go_version` (Talos's Go toolchain field) is `rustc`; `os`/`arch` use
-//! Go's names (`linux`, `amd64`, `arm64`) as Talos clients expect.
+//! Go's names (`linux`, `amd64`, `arm64`) as Talos clients expect. `image` (a Basalt
+//! extension, field 1001) is the verified image's version that `/init` handed to machined
+//! (`--image-version`), empty outside a signed image.
 
 use basalt_api::machine as m;
 
@@ -14,7 +16,10 @@ pub fn version(handle: &ApiHandle) -> m::VersionResponse {
     m::VersionResponse {
         messages: vec![m::Version {
             metadata: handle.metadata(),
-            version: Some(version_info()),
+            version: Some(m::VersionInfo {
+                image: handle.node.image_version.clone().unwrap_or_default(),
+                ..version_info()
+            }),
             platform: Some(m::PlatformInfo {
                 name: handle.node.platform.clone(),
                 mode: handle.node.platform.clone(),
@@ -39,6 +44,7 @@ pub fn version_info() -> m::VersionInfo {
         go_version: "rustc".to_string(),
         os: std::env::consts::OS.to_string(),
         arch: go_arch(std::env::consts::ARCH).to_string(),
+        image: String::new(),
     }
 }
 

@@ -34,6 +34,8 @@ impl Node {
             state_dir: "/system/state".into(),
             argument: argument.map(PathBuf::from),
             mode: Mode::Container,
+            fetch: FetchPolicy::default(),
+            device_wait: Duration::from_millis(500),
         }
     }
 
@@ -43,8 +45,17 @@ impl Node {
 }
 
 fn acquire(source: &ConfigSource) -> (Acquired, Vec<String>) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(acquire_async(source))
+}
+
+async fn acquire_async(source: &ConfigSource) -> (Acquired, Vec<String>) {
     let mut lines = Vec::new();
-    let acquired = source.acquire(&mut |l| lines.push(l));
+    let cancel = CancellationToken::new();
+    let acquired = source.acquire(&cancel, &mut |l| lines.push(l)).await;
     (acquired, lines)
 }
 
@@ -70,7 +81,8 @@ fn argument_config_is_used_and_persisted_atomically() {
     let (acquired, lines) = acquire(&node.source(Some("/run/arg.yaml")));
     assert!(matches!(
         acquired,
-        Acquired::Config { origin: Origin::Argument(ref p), .. } if p == Path::new("/run/arg.yaml")
+        Acquired::Config { origin: Origin::Argument(ConfigLocation::File(ref p)), .. }
+            if p == Path::new("/run/arg.yaml")
     ));
     assert_eq!(std::fs::read_to_string(node.state_file()).unwrap(), text);
     let mode = std::fs::metadata(node.state_file())
@@ -94,11 +106,11 @@ fn no_source_means_maintenance() {
         acquired,
         Acquired::Maintenance(MaintenanceReason::NoConfig)
     ));
-    // an argument naming a missing file is an invalid config, not a silent fallback
+    // an argument naming a missing file is reported, not a silent fallback
     let (acquired, lines) = acquire(&node.source(Some("/run/missing.yaml")));
     assert!(matches!(
         acquired,
-        Acquired::Maintenance(MaintenanceReason::Invalid { .. })
+        Acquired::Maintenance(MaintenanceReason::Unavailable { .. })
     ));
     assert!(lines[0].contains("/run/missing.yaml"), "{lines:?}");
 }
@@ -136,6 +148,32 @@ fn undecodable_argument_is_not_persisted() {
     ));
     assert!(lines[0].contains("bogus"), "{lines:?}");
     assert!(!node.state_file().exists());
+}
+
+#[tokio::test]
+async fn a_dev_argument_is_awaited_until_it_appears() {
+    let node = Node::new();
+    std::fs::create_dir_all(node.root.path().join("dev")).unwrap();
+    let text = valid_config_text();
+    let late = node.root.path().join("dev/vdb");
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        std::fs::write(late, text).unwrap();
+    });
+    let (acquired, lines) = acquire_async(&node.source(Some("/dev/vdb"))).await;
+    assert!(matches!(acquired, Acquired::Config { .. }), "{lines:?}");
+    assert!(lines[0].contains("waiting up to"), "{lines:?}");
+    // one that never appears is reported after the wait
+    let node = Node::new();
+    let (acquired, lines) = acquire_async(&node.source(Some("/dev/vdz"))).await;
+    assert!(
+        matches!(
+            acquired,
+            Acquired::Maintenance(MaintenanceReason::Unavailable { .. })
+        ),
+        "{lines:?}"
+    );
+    assert!(lines[1].contains("/dev/vdz"), "{lines:?}");
 }
 
 #[test]
@@ -205,3 +243,7 @@ async fn inbox_hands_a_config_to_the_waiting_receiver() {
     assert_eq!(receiver.await.unwrap(), config);
     assert!(!inbox.is_waiting());
 }
+
+mod disk;
+mod fetch;
+mod location;

@@ -32,8 +32,16 @@ use crate::sys::{RealSyscall, Syscall};
 
 /// The program the verified root runs as PID 1, with its arguments (argv[0] first).
 pub const MACHINED: &str = "/usr/bin/basalt";
-/// Arguments of [`MACHINED`].
+/// Arguments of [`MACHINED`]; [`machined_argv`] adds `--image-version`.
 pub const MACHINED_ARGV: [&str; 4] = [MACHINED, "machined", "--platform", "metal"];
+
+/// The full argv of machined for the verified image `version`.
+pub fn machined_argv(version: &str) -> Vec<String> {
+    let mut argv: Vec<String> = MACHINED_ARGV.iter().map(|a| a.to_string()).collect();
+    argv.push("--image-version".to_string());
+    argv.push(version.to_string());
+    argv
+}
 
 /// What the boot path works with; [`main`] builds the real one.
 pub struct Env<'a> {
@@ -110,7 +118,7 @@ pub fn boot(env: &mut Env<'_>) -> Result<(), BootError> {
         start.elapsed().as_millis(),
         manifest.version
     ));
-    let argv: Vec<String> = MACHINED_ARGV.iter().map(|a| a.to_string()).collect();
-    env.sys.exec(Path::new(MACHINED), &argv)?;
+    env.sys
+        .exec(Path::new(MACHINED), &machined_argv(&manifest.version))?;
     Ok(())
 }

@@ -118,4 +118,14 @@ impl LogStore {
         inner.dir = Some(dir);
         first_error.map_or(Ok(()), Err)
     }
+
+    /// Stops writing log files (before EPHEMERAL is unmounted): every writer closes its file;
+    /// logs created later stay in memory only.
+    pub fn clear_log_dir(&self) {
+        let mut inner = self.lock();
+        for log in inner.logs.values() {
+            log.detach_dir();
+        }
+        inner.dir = None;
+    }
 }

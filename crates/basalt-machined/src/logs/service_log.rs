@@ -129,6 +129,12 @@ impl ServiceLog {
         }
     }
 
+    /// Stops appending to the log file (its writer flushes, closes the file and ends); lines
+    /// stay in memory.
+    pub(super) fn detach_dir(&self) {
+        self.inner.lock().file = None;
+    }
+
     /// Starts appending to `<dir>/<name>.log` (the kept lines first).
     pub(super) fn attach_dir(&self, dir: &Path) -> Result<(), LogError> {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| LogError::NoRuntime {

@@ -19,12 +19,14 @@ pub struct MachinedOptions {
     pub maintenance_ca: Option<PathBuf>,
     /// The basalt binary (for `basalt runner`): argv[0] when absolute, else `/usr/bin/basalt`.
     pub exe: PathBuf,
+    /// `--image-version V`: the verified image's version, passed by `/init` in metal mode.
+    pub image_version: Option<String>,
 }
 
 impl MachinedOptions {
     /// Parses the arguments after `machined`; `argv0` is the program path as started.
     pub fn parse(argv0: &str, args: &[String]) -> Result<Self, ArgsError> {
-        let flags = Flags::parse("machined", args, &["--platform"])?;
+        let flags = Flags::parse("machined", args, &["--platform", "--image-version"])?;
         let platform = flags.required("--platform")?;
         let mode: Mode = platform
             .parse()
@@ -41,6 +43,7 @@ impl MachinedOptions {
             config_argument: config_argument(flags.words.iter().map(String::as_str)),
             maintenance_ca: maintenance_ca_argument(flags.words.iter().map(String::as_str)),
             exe,
+            image_version: flags.get("--image-version").map(str::to_string),
         })
     }
 }
@@ -64,6 +67,13 @@ mod tests {
         assert_eq!(o.mode, Mode::Container);
         assert_eq!(o.config_argument, Some(PathBuf::from("/run/c.yaml")));
         assert_eq!(o.exe, PathBuf::from("/usr/bin/basalt"));
+        assert_eq!(o.image_version, None);
+        let metal = MachinedOptions::parse(
+            "/usr/bin/basalt",
+            &s(&["--platform", "metal", "--image-version", "0.1.0+abc"]),
+        )
+        .unwrap();
+        assert_eq!(metal.image_version.as_deref(), Some("0.1.0+abc"));
         let e = MachinedOptions::parse("basalt", &s(&["--platform", "vm"])).unwrap_err();
         assert!(e.to_string().contains("metal, container"), "{e}");
         assert!(MachinedOptions::parse("basalt", &[]).is_err());

@@ -117,9 +117,12 @@ pub fn assemble(
 
 async fn run(opts: MachinedOptions, sys: Arc<dyn Syscall>) -> i32 {
     console::log(format_args!(
-        "machined starting: platform {}, pid {}",
+        "machined starting: platform {}, pid {}, image {}",
         opts.mode,
-        std::process::id()
+        std::process::id(),
+        opts.image_version
+            .as_deref()
+            .unwrap_or("(none: not booted from a signed image)")
     ));
     let handle = match assemble(
         opts.mode,
@@ -145,6 +148,7 @@ async fn run(opts: MachinedOptions, sys: Arc<dyn Syscall>) -> i32 {
         handle.clone(),
         opts.mode,
         machined_log,
+        opts.image_version.clone(),
         api_shutdown.clone(),
     ));
     match Signals::listen() {
@@ -194,10 +198,15 @@ async fn serve_api(
     handle: MachineHandle,
     mode: Mode,
     log: ServiceLog,
+    image_version: Option<String>,
     shutdown: CancellationToken,
 ) {
+    if mode == Mode::Metal {
+        wait_for_system_mount(Path::new("/"), Path::new("/system")).await;
+    }
     let mut api = ApiHandle::from_machine(&handle, &mode.to_string());
     api.machined_log = Some(log);
+    api.node.image_version = image_version;
     let socket = Path::new(api::SOCKET_PATH);
     console::log(format_args!(
         "machine API listening on {}",
@@ -205,6 +214,25 @@ async fn serve_api(
     ));
     if let Err(e) = api::serve(api, socket, shutdown).await {
         console::log(format_args!("machine API stopped: {e}"));
+    }
+}
+
+/// How long the API waits for `/system` to be mounted in metal mode.
+const SYSTEM_MOUNT_WAIT: Duration = Duration::from_secs(60);
+
+/// Waits until `system` is a mount of its own (another device than `root`): in metal mode the
+/// root is the read-only SquashFS and the socket directory lives on the tmpfs that
+/// `initialize` mounts on `/system`. Gives up (and lets the bind report the problem) after
+/// [`SYSTEM_MOUNT_WAIT`].
+async fn wait_for_system_mount(root: &Path, system: &Path) {
+    use std::os::unix::fs::MetadataExt as _;
+    let device = |p: &Path| std::fs::metadata(p).map(|m| m.dev()).ok();
+    let deadline = tokio::time::Instant::now() + SYSTEM_MOUNT_WAIT;
+    while tokio::time::Instant::now() < deadline {
+        match (device(root), device(system)) {
+            (Some(r), Some(s)) if r != s => return,
+            _ => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
     }
 }
 

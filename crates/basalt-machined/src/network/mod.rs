@@ -1,9 +1,11 @@
 //! Static network configuration from `machine.network.interfaces[]`, in container and metal
 //! mode: per interface MTU, addresses, link up and routes over rtnetlink, published as
-//! `AddressStatuses.net.basalt.dev` resources. DHCP, VIPs, VLANs, device selectors and dummy
-//! links are not supported yet: they are reported on the console and skipped.
+//! `AddressStatuses.net.basalt.dev` resources. In metal mode [`dhcp`] runs DHCPv4 on the first
+//! NIC before the config is loaded. VIPs, VLANs, device selectors and dummy links are not
+//! supported yet: they are reported on the console and skipped.
 
 mod apply;
+pub mod dhcp;
 mod plan;
 mod resource;
 #[cfg(test)]
@@ -19,14 +21,16 @@ use crate::pid1::console;
 use crate::sequencer::Context;
 
 pub use plan::{plan, LinkPlan, Plan, RoutePlan};
-pub use resource::{definition, AddressStatusSpec};
+pub use resource::{definition, AddressSource, AddressStatusSpec};
 
 /// How long machined waits for a configured link to appear (e.g. a veth moved in late).
 pub const LINK_WAIT: Duration = Duration::from_secs(30);
 
-/// The sequencer task `configureInterfaces` (after the config is loaded).
+/// The sequencer task `configureInterfaces` (after the config is loaded): first what the
+/// config means for the DHCP client, then the static settings.
 pub async fn configure_interfaces(ctx: Context) -> anyhow::Result<()> {
     if let Some(config) = ctx.machine.config() {
+        dhcp::after_config(&config).await;
         configure(&ctx.store, &config, LINK_WAIT, &ctx.cancel).await?;
     }
     Ok(())

@@ -1,5 +1,6 @@
 //! From `machine.network.interfaces[]` to a plan of links to configure, plus notices for
-//! settings Basalt does not apply yet (DHCP, VIP, VLANs, device selectors, dummy links).
+//! settings Basalt does not apply yet (VIP, VLANs, device selectors, dummy links). `dhcp` is
+//! handled by [`super::dhcp`] (first NIC, metal mode).
 
 use std::net::IpAddr;
 
@@ -74,7 +75,6 @@ fn device(dev: &Device, path: &str, notices: &mut Vec<String>) -> Option<LinkPla
         return None;
     }
     let unsupported = [
-        (dev.dhcp == Some(true), "DHCP"),
         (dev.vip.is_some(), "a shared VIP"),
         (dev.vlans.as_ref().is_some_and(|v| !v.is_empty()), "VLANs"),
         (dev.dummy == Some(true), "dummy links"),
@@ -184,10 +184,7 @@ mod tests {
         ));
         assert!(p.links.is_empty(), "eth1 has nothing static: {:?}", p.links);
         let all = p.notices.join("\n");
-        assert!(
-            all.contains("interfaces[0] (eth1): DHCP is not supported yet"),
-            "{all}"
-        );
+        assert!(!all.contains("DHCP"), "reported by network::dhcp: {all}");
         assert!(all.contains("a shared VIP is not supported yet"), "{all}");
         assert!(
             all.contains("interfaces[1]: deviceSelector is not supported yet"),

@@ -1,5 +1,5 @@
-//! `AddressStatuses.net.basalt.dev`: the static addresses machined configured, one resource per
-//! `<link>/<cidr>` (e.g. `eth0/10.5.0.2/24`) in namespace `network`.
+//! `AddressStatuses.net.basalt.dev`: the addresses machined configured (static, or learned by
+//! DHCP), one resource per `<link>/<cidr>` (e.g. `eth0/10.5.0.2/24`) in namespace `network`.
 
 use basalt_resources::{Column, Resource, ResourceDefinition, Spec, Store, StoreError};
 use ipnet::IpNet;
@@ -15,6 +15,20 @@ pub struct AddressStatusSpec {
     pub address: String,
     /// The link carrying it, e.g. `eth0`.
     pub link_name: String,
+    /// Where it comes from.
+    #[serde(default)]
+    pub source: AddressSource,
+}
+
+/// Where an address comes from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AddressSource {
+    /// `machine.network.interfaces[].addresses`.
+    #[default]
+    Static,
+    /// A DHCP lease.
+    Dhcp,
 }
 
 impl Spec for AddressStatusSpec {
@@ -23,11 +37,21 @@ impl Spec for AddressStatusSpec {
 }
 
 impl AddressStatusSpec {
-    /// The spec for `net` on `link`.
+    /// The spec for the static address `net` on `link`.
     pub fn new(link: &str, net: &IpNet) -> Self {
         AddressStatusSpec {
             address: net.to_string(),
             link_name: link.to_string(),
+            source: AddressSource::Static,
+        }
+    }
+
+    /// The spec for the DHCP-learned `cidr` on `link`.
+    pub fn dhcp(link: &str, cidr: &str) -> Self {
+        AddressStatusSpec {
+            address: cidr.to_string(),
+            link_name: link.to_string(),
+            source: AddressSource::Dhcp,
         }
     }
 
@@ -46,25 +70,42 @@ pub fn definition() -> ResourceDefinition {
         columns: vec![
             Column::new("Address", "{.address}"),
             Column::new("Link", "{.linkName}"),
+            Column::new("Source", "{.source}"),
         ],
         sensitive: false,
     }
 }
 
-/// The address statuses machined published earlier.
+/// The static address statuses machined published earlier.
 pub fn published(store: &Store) -> Vec<AddressStatusSpec> {
+    published_from(store, AddressSource::Static)
+}
+
+/// The address statuses from `source` machined published earlier.
+pub fn published_from(store: &Store, source: AddressSource) -> Vec<AddressStatusSpec> {
     store
         .list(AddressStatusSpec::NAMESPACE, AddressStatusSpec::TYPE)
         .into_iter()
         .filter(|r| r.metadata.owner == OWNER)
-        .filter_map(|r| r.spec_as().ok())
+        .filter_map(|r| r.spec_as::<AddressStatusSpec>().ok())
+        .filter(|s| s.source == source)
         .collect()
 }
 
-/// Makes the published statuses exactly `configured`: applies each, destroys the others.
+/// Makes the published static statuses exactly `configured`: applies each, destroys the other
+/// static ones (DHCP statuses are left alone).
 pub fn publish(store: &Store, configured: &[AddressStatusSpec]) -> Result<(), StoreError> {
+    publish_from(store, AddressSource::Static, configured)
+}
+
+/// Makes the published statuses from `source` exactly `configured`.
+pub fn publish_from(
+    store: &Store,
+    source: AddressSource,
+    configured: &[AddressStatusSpec],
+) -> Result<(), StoreError> {
     store.register(definition())?;
-    for old in published(store) {
+    for old in published_from(store, source) {
         if !configured.contains(&old) {
             store.destroy(
                 OWNER,

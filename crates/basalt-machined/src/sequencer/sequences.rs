@@ -14,7 +14,14 @@ pub fn initialize() -> Sequence {
                 "mounts",
                 vec![Task::new("mountPseudoFilesystems", tasks::mount_pseudo)],
             ),
-            Phase::new("network", vec![Task::new("loopbackUp", tasks::loopback_up)]),
+            Phase::new("disks", vec![Task::new("mountState", tasks::mount_state)]),
+            Phase::new(
+                "network",
+                vec![
+                    Task::new("loopbackUp", tasks::loopback_up),
+                    Task::new("dhcpFirstNic", crate::network::dhcp::dhcp_first_nic),
+                ],
+            ),
             Phase::new(
                 "config",
                 vec![
@@ -74,7 +81,10 @@ fn unmount_phase() -> Phase {
     Phase::new(
         "unmount",
         vec![
+            Task::new("stopDhcp", crate::network::dhcp::stop_task),
             Task::new("sync", tasks::sync),
+            Task::new("unmountEphemeral", tasks::unmount_ephemeral),
+            Task::new("unmountState", tasks::unmount_state),
             Task::new("unmountPseudoFilesystems", tasks::unmount_pseudo),
         ],
     )

@@ -315,6 +315,12 @@ impl Supervisor {
         self.inner.logs.log(name)
     }
 
+    /// Stops writing service logs to files (they stay in memory), so EPHEMERAL can be
+    /// unmounted.
+    pub fn clear_log_dir(&self) {
+        self.inner.logs.clear_log_dir();
+    }
+
     /// From now on, service logs are also appended to `<dir>/<svc>.log` (with rotation).
     pub fn set_log_dir(&self, dir: PathBuf) {
         if let Err(e) = self.inner.logs.set_log_dir(dir) {

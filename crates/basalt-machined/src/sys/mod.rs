@@ -6,6 +6,8 @@
 //! without root. Plain data files (configs, logs) are not privileged and use `std::fs`.
 
 #[allow(unsafe_code)]
+mod blkdev;
+#[allow(unsafe_code)]
 mod loopdev;
 pub mod netlink;
 mod real;
@@ -186,4 +188,10 @@ pub trait Syscall: Send + Sync + fmt::Debug {
     fn exec(&self, path: &Path, argv: &[String]) -> SysResult;
     /// Sleeps for `duration` (a test double only records it).
     fn sleep(&self, duration: Duration);
+    /// `BLKRRPART` on the whole disk `device`: the kernel re-reads its partition table and
+    /// creates the partition devices (asynchronously, through devtmpfs).
+    fn reread_partitions(&self, device: &Path) -> SysResult;
+    /// `BLKPG_ADD_PARTITION`: registers partition `number` of the whole disk `device`
+    /// (`start` and `length` in bytes) when the kernel's own parser did not find it.
+    fn add_partition(&self, device: &Path, number: u32, start: u64, length: u64) -> SysResult;
 }

@@ -180,4 +180,12 @@ impl Syscall for RealSyscall {
     fn sleep(&self, duration: Duration) {
         std::thread::sleep(duration);
     }
+
+    fn reread_partitions(&self, device: &Path) -> SysResult {
+        super::blkdev::reread_partitions(device)
+    }
+
+    fn add_partition(&self, device: &Path, number: u32, start: u64, length: u64) -> SysResult {
+        super::blkdev::add_partition(device, number, start, length)
+    }
 }

@@ -163,4 +163,15 @@ impl Syscall for RecordingSyscall {
     fn sleep(&self, duration: Duration) {
         let _ = self.record(format!("sleep {}ms", duration.as_millis()));
     }
+
+    fn reread_partitions(&self, device: &Path) -> SysResult {
+        self.record(format!("reread partitions {}", device.display()))
+    }
+
+    fn add_partition(&self, device: &Path, number: u32, start: u64, length: u64) -> SysResult {
+        self.record(format!(
+            "add partition {} {number} {start}+{length}",
+            device.display()
+        ))
+    }
 }

@@ -108,6 +108,7 @@ impl Node {
             node: NodeInfo {
                 platform: "container".into(),
                 rbac: false,
+                image_version: None,
             },
             machined_log: None,
             kmsg_path: PathBuf::from(api::KMSG_PATH),

@@ -157,6 +157,11 @@ impl Vm {
         }
     }
 
+    /// How QEMU ended, or `None` while it still runs (does not wait).
+    pub fn try_exit(&mut self) -> Result<Option<ExitStatus>, QemuError> {
+        self.poll_exit()
+    }
+
     /// Kills QEMU (SIGKILL) and reaps it; a no-op when it already ended.
     pub fn kill(&mut self) -> Result<(), QemuError> {
         if self.poll_exit()?.is_some() {

@@ -7,6 +7,8 @@ pub mod duration;
 pub mod events;
 pub mod gen;
 pub mod get;
+pub mod image;
+pub mod image_boot;
 pub mod logs;
 pub mod machineconfig;
 pub mod power;

@@ -73,6 +73,9 @@ pub fn server_text(node: &str, server: &Version, short: bool) -> String {
          \tRust:     {}\n\tOS/Arch:  {}/{}\n",
         info.tag, info.sha, info.built, info.go_version, info.os, info.arch
     );
+    if !info.image.is_empty() {
+        text.push_str(&format!("\tImage:    {}\n", info.image));
+    }
     if let Some(platform) = &server.platform {
         text.push_str(&format!("\tPlatform: {}\n", platform.name));
     }
@@ -99,6 +102,7 @@ mod tests {
                 go_version: "rustc 1.85".into(),
                 os: "linux".into(),
                 arch: "amd64".into(),
+                image: String::new(),
             }),
             platform: Some(PlatformInfo {
                 name: "container".into(),
@@ -116,5 +120,15 @@ mod tests {
             "{text}"
         );
         assert_eq!(server_text("n1", &server, true), "\tn1: basalt v0.1.0\n");
+        assert!(!text.contains("Image:"), "{text}");
+        let mut booted = server.clone();
+        if let Some(v) = booted.version.as_mut() {
+            v.image = "0.1.0+0123abcdef01".into();
+        }
+        let text = server_text("n1", &booted, false);
+        assert!(
+            text.contains("\tImage:    0.1.0+0123abcdef01\n\tPlatform: container\n"),
+            "{text}"
+        );
     }
 }

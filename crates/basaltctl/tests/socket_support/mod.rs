@@ -143,6 +143,7 @@ impl Node {
             node: NodeInfo {
                 platform: "container".into(),
                 rbac: false,
+                image_version: None,
             },
             machined_log: None,
             kmsg_path: PathBuf::from("/dev/kmsg"),

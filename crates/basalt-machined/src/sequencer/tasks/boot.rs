@@ -14,11 +14,11 @@ use crate::platform::{Mode, Paths};
 use crate::sequencer::Context;
 use crate::supervisor::{ServiceInfo, ServiceSpec};
 
-/// Makes EPHEMERAL usable: in container mode `/var` is already bound by the launcher; this
-/// ensures `/var/log` and `/var/lib` exist and sends service logs to `/var/log`.
+/// Makes EPHEMERAL usable: in metal mode mounts the EPHEMERAL partition (or tmpfs) on `/var`;
+/// in container mode `/var` is already bound by the launcher. Then ensures `/var/log` and `/var/lib` exist and sends service logs to `/var/log`.
 pub async fn mount_ephemeral(ctx: Context) -> anyhow::Result<()> {
     if ctx.mode == Mode::Metal {
-        bail!("mounting the EPHEMERAL partition in metal mode is not implemented yet (it arrives with the image issue)");
+        super::disks::mount_ephemeral_metal(&ctx)?;
     }
     let var = ctx.paths.ephemeral();
     if !var.is_dir() {

@@ -6,7 +6,7 @@ use futures::StreamExt as _;
 use tokio_util::sync::CancellationToken;
 
 use super::set_stage;
-use crate::config_source::{Acquired, ConfigSource};
+use crate::config_source::{Acquired, ConfigSource, FetchPolicy, DEVICE_WAIT};
 use crate::logs::LogStream;
 use crate::machine::apid_service::{self, ApidMode, APID_ID};
 use crate::machine::identity;
@@ -27,23 +27,40 @@ pub async fn loopback_up(ctx: Context) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Acquires the machine config (STATE, then `basalt.config=`, else maintenance mode) and
-/// publishes it. In maintenance mode apid runs with `--maintenance` until a config arrives.
+/// Acquires the machine config (STATE, then `basalt.config=` — an http URL, a raw config disk
+/// or a file — else maintenance mode) and publishes it. In maintenance mode apid runs with
+/// `--maintenance` until a config arrives.
 pub async fn load_config(ctx: Context) -> anyhow::Result<()> {
     let source = ConfigSource {
         root: ctx.paths.root.clone(),
         state_dir: Paths::STATE.into(),
         argument: config_argument(&ctx),
         mode: ctx.mode,
+        fetch: FetchPolicy::default(),
+        device_wait: DEVICE_WAIT,
     };
-    let acquired = source.acquire(&mut |line| console::log(format_args!("{line}")));
+    let acquired = source
+        .acquire(&ctx.cancel, &mut |line| {
+            console::log(format_args!("{line}"))
+        })
+        .await;
     let config = match acquired {
-        Acquired::Config { config, origin } => {
-            console::log(format_args!("machine config loaded from {origin}"));
+        Acquired::Config {
+            config,
+            origin,
+            bytes,
+            elapsed,
+        } => {
+            console::log(format_args!(
+                "machine config loaded from {origin} ({bytes} bytes, {:.1} s)",
+                elapsed.as_secs_f64()
+            ));
             *config
         }
+        Acquired::Cancelled => anyhow::bail!("config acquisition cancelled (reboot or shutdown)"),
         Acquired::Maintenance(reason) => {
             set_stage(&ctx, "maintenance", false)?;
+            name_unnamed_machine(&ctx);
             let echo = ctx.cancel.child_token();
             start_maintenance_apid(&ctx, echo.clone()).await;
             let waited = ctx
@@ -134,12 +151,17 @@ pub async fn set_hostname(ctx: Context) -> anyhow::Result<()> {
         c.v1alpha1()
             .and_then(|d| d.machine.network.as_ref()?.hostname.clone())
     });
+    let current = nix::unistd::gethostname()
+        .context("cannot read the current hostname")?
+        .to_string_lossy()
+        .into_owned();
     let full = match configured {
         Some(h) => h,
-        None => nix::unistd::gethostname()
-            .context("cannot read the current hostname")?
-            .to_string_lossy()
-            .into_owned(),
+        // a real machine starts without a name ("(none)"); Talos-like default from the MAC
+        None if ctx.mode == Mode::Metal && unnamed(&current) => {
+            default_hostname(&ctx.paths.host("/sys/class/net"))
+        }
+        None => current,
     };
     let (short, domain) = full.split_once('.').unwrap_or((full.as_str(), ""));
     ctx.sys.sethostname(short)?;
@@ -150,6 +172,47 @@ pub async fn set_hostname(ctx: Context) -> anyhow::Result<()> {
     ctx.store
         .apply(resources::OWNER, Resource::from_spec(HOSTNAME_ID, &spec)?)?;
     Ok(())
+}
+
+/// In metal mode, gives a machine without a hostname its default one right away, so that
+/// maintenance-mode replies name the node (`setHostname` publishes the final one later).
+fn name_unnamed_machine(ctx: &Context) {
+    let current = nix::unistd::gethostname()
+        .map(|h| h.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if ctx.mode == Mode::Metal && unnamed(&current) {
+        let name = default_hostname(&ctx.paths.host("/sys/class/net"));
+        if let Err(e) = ctx.sys.sethostname(&name) {
+            console::log(format_args!("warning: {e}"));
+        }
+    }
+}
+
+/// Whether the kernel's hostname is unset (`(none)` or empty).
+fn unnamed(hostname: &str) -> bool {
+    hostname.is_empty() || hostname == "(none)" || hostname == "localhost"
+}
+
+/// `basalt-<MAC without colons>` of the first link with a hardware address under
+/// `sys_class_net` (sorted by name, `lo` and all-zero addresses skipped); `basalt` when none.
+pub fn default_hostname(sys_class_net: &std::path::Path) -> String {
+    let mut names: Vec<String> = std::fs::read_dir(sys_class_net)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+        .iter()
+        .filter(|name| name.as_str() != "lo")
+        .filter_map(|name| std::fs::read_to_string(sys_class_net.join(name).join("address")).ok())
+        .map(|mac| mac.trim().replace(':', ""))
+        .find(|mac| !mac.is_empty() && mac.chars().any(|c| c != '0'))
+        .map(|mac| format!("basalt-{mac}"))
+        .unwrap_or_else(|| "basalt".to_string())
 }
 
 /// Publishes this node as a `Members` resource (id = node identity from STATE).
@@ -173,4 +236,27 @@ pub async fn publish_identity(ctx: Context) -> anyhow::Result<()> {
     ctx.store
         .apply(resources::OWNER, Resource::from_spec(node_id, &spec)?)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn default_hostname_uses_the_first_real_mac() {
+        let dir = tempfile::tempdir().unwrap();
+        let link = |name: &str, mac: &str| {
+            std::fs::create_dir_all(dir.path().join(name)).unwrap();
+            std::fs::write(dir.path().join(name).join("address"), format!("{mac}\n")).unwrap();
+        };
+        assert_eq!(default_hostname(dir.path()), "basalt");
+        link("lo", "00:00:00:00:00:00");
+        link("sit0", "00:00:00:00");
+        assert_eq!(default_hostname(dir.path()), "basalt");
+        link("eth1", "52:54:00:aa:bb:02");
+        link("eth0", "52:54:00:12:34:56");
+        assert_eq!(default_hostname(dir.path()), "basalt-525400123456");
+        assert!(unnamed("(none)") && unnamed("") && !unnamed("cp-1"));
+    }
 }

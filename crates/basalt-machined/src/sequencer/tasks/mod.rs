@@ -1,10 +1,12 @@
 //! The tasks of machined's sequences, one file per concern.
 
 mod boot;
+mod disks;
 mod initialize;
 mod stop;
 
 pub use boot::{load_services, mount_ephemeral, start_services, wait_for_services};
+pub use disks::{mount_state, unmount_ephemeral, unmount_state, NO_DISK};
 pub use initialize::{load_config, loopback_up, mount_pseudo, publish_identity, set_hostname};
 pub use stop::{request_halt, stop_services, sync, unmount_pseudo, wipe_ephemeral, wipe_state};
 
