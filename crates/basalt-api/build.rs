@@ -11,6 +11,8 @@ const PROTOS: &[&str] = &[
     "cosi/resource.proto",
     "cosi/meta.proto",
     "cosi/state.proto",
+    "security/security.proto",
+    "cluster/cluster.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

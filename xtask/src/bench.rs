@@ -6,8 +6,10 @@
 //!
 //! This file holds the report and the `basaltctl` / in-process figures; the machined figures
 //! (boot, idle memory, shutdown of a `basalt launch` node) live in `bench/node.rs`, the image
-//! figures (sizes, executables, QEMU boot timings) in `bench/image.rs`.
+//! figures (sizes, executables, QEMU boot timings) in `bench/image.rs`, the cluster figures
+//! (time to 3 etcd voters, memory per node, destroy) in `bench/cluster.rs`.
 
+mod cluster;
 mod image;
 mod launcher;
 mod node;
@@ -71,6 +73,7 @@ pub fn run() -> Result<()> {
     }
     rows.extend(node::rows(&release));
     rows.extend(image::rows(&release));
+    rows.extend(cluster::rows(&release));
 
     let table = markdown(&rows);
     println!("\n{table}");

@@ -25,11 +25,14 @@ pub const TABLE: &[(&str, &str)] = &[
     ("losetup", "mount"),
     ("blkid", "util-linux"),
     ("sfdisk", "fdisk"),
+    ("etcd", "etcd-server"),
+    ("etcdctl", "etcd-client"),
 ];
 
 /// Executables the test suite calls (real `openssl` checks our certificates).
 pub const FOR_TESTS: &[&str] = &[
-    "openssl", "ip", "curl", "dnsmasq", "mke2fs", "losetup", "blkid", "sfdisk", QEMU,
+    "openssl", "ip", "curl", "dnsmasq", "mke2fs", "losetup", "blkid", "sfdisk", QEMU, "etcd",
+    "etcdctl",
 ];
 
 /// Executables the fuzz build needs (libfuzzer-sys compiles libFuzzer's C++ sources).

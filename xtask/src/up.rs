@@ -1,20 +1,23 @@
-//! `cargo xtask up`: what "bring up a local Basalt" means TODAY.
+//! `cargo xtask up`: a local Basalt cluster from a clean machine.
 //!
-//! There is no machined or cluster yet, so this prepares everything that exists: system
-//! packages, a release `basaltctl`, a generated demo config in `_out/demo`, and a validation of
-//! it. It says plainly that cluster creation arrives with a later issue.
+//! 1. install the system packages the project needs;
+//! 2. build `basaltctl` (release);
+//! 3. build the signed image (`cargo xtask image`; its inputs are cached, so a current
+//!    image costs only the check);
+//! 4. `basaltctl cluster create` (3 control-plane nodes + 1 worker, container provisioner:
+//!    bootstrap and every etcd voter awaited) unless the cluster already exists with every
+//!    node running;
+//! 5. print the next commands to try.
 
 use std::process::Command;
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 
-use crate::{cmd, packages};
+use crate::{cmd, image, packages};
 
-const CLUSTER: &str = "demo";
-const ENDPOINT: &str = "https://10.5.0.2:6443";
-const OUT: &str = "_out/demo";
+const CLUSTER: &str = "basalt-demo";
 
-/// Runs the set-up steps and prints where the results are.
+/// Runs the steps and prints the next commands.
 pub fn run() -> Result<()> {
     println!("xtask up: 1/4 system packages");
     packages::ensure(packages::FOR_TESTS)?;
@@ -23,35 +26,64 @@ pub fn run() -> Result<()> {
     cmd::run(cmd::cargo().args(["build", "--release", "-p", "basaltctl"]))?;
     let basaltctl = cmd::target_dir().join("release").join("basaltctl");
 
-    println!("xtask up: 3/4 generating the {CLUSTER} cluster's configs into {OUT}");
-    cmd::run(
-        Command::new(&basaltctl)
-            .args(["gen", "config", CLUSTER, ENDPOINT, "-o", OUT, "--force"])
-            .current_dir(cmd::root()),
-    )?;
+    println!("xtask up: 3/4 the signed image (target/image)");
+    image::run(&image::Args {
+        out: None,
+        signing_key: None,
+    })?;
 
-    let controlplane = format!("{OUT}/controlplane.yaml");
-    println!("xtask up: 4/4 validating {controlplane} (mode metal)");
-    cmd::run(
-        Command::new(&basaltctl)
-            .args(["validate", "-c", &controlplane, "-m", "metal"])
-            .current_dir(cmd::root()),
-    )?;
+    println!("xtask up: 4/4 cluster {CLUSTER} (3 control-plane nodes + 1 worker)");
+    if healthy(&basaltctl)? {
+        println!("cluster {CLUSTER} already exists and every node runs: kept");
+    } else {
+        if exists(&basaltctl)? {
+            bail!(
+                "cluster {CLUSTER} exists but not every node runs; see `{} cluster show --name {CLUSTER}`, \
+                 then `{} cluster destroy --name {CLUSTER}` and run `cargo xtask up` again",
+                basaltctl.display(),
+                basaltctl.display()
+            );
+        }
+        cmd::run(Command::new(&basaltctl).args([
+            "cluster",
+            "create",
+            "--name",
+            CLUSTER,
+            "--controlplanes",
+            "3",
+            "--workers",
+            "1",
+        ]))?;
+    }
 
     let ctl = basaltctl.display();
-    let out = cmd::root().join(OUT);
     println!(
-        "\nDone. Files are in {out}:\n\
-         \x20 controlplane.yaml  worker.yaml  basaltconfig (the client config)\n\n\
-         Next commands to try:\n\
-         \x20 {ctl} validate -c {OUT}/worker.yaml -m metal\n\
-         \x20 {ctl} machineconfig patch {OUT}/worker.yaml --patch '{{\"machine\": {{\"network\": {{\"hostname\": \"w1\"}}}}}}'\n\
-         \x20 {ctl} --basaltconfig {OUT}/basaltconfig config info\n\
-         \x20 {ctl} gen secrets -o {OUT}/secrets.yaml --force\n\
-         \x20 {ctl} validate -c {OUT}/controlplane.yaml -m container   # warns: install is ignored there\n\n\
-         Not yet: `cargo xtask up` does not create a cluster; `basaltctl cluster create` (nodes\n\
-         started from the image, etcd formed on its own) arrives with a later issue.",
-        out = out.display()
+        "\nNext commands to try:\n\
+         \x20 {ctl} --context {CLUSTER} etcd members\n\
+         \x20 {ctl} --context {CLUSTER} version\n\
+         \x20 {ctl} cluster show --name {CLUSTER}\n\
+         \x20 {ctl} cluster destroy --name {CLUSTER}"
     );
     Ok(())
+}
+
+fn show(basaltctl: &std::path::Path) -> Result<std::process::Output> {
+    cmd::output(Command::new(basaltctl).args(["cluster", "show", "--name", CLUSTER, "-o", "json"]))
+}
+
+fn exists(basaltctl: &std::path::Path) -> Result<bool> {
+    Ok(show(basaltctl).map(|o| o.status.success()).unwrap_or(false))
+}
+
+/// The cluster exists and every node's launcher runs.
+fn healthy(basaltctl: &std::path::Path) -> Result<bool> {
+    let Ok(out) = show(basaltctl) else {
+        return Ok(false);
+    };
+    if !out.status.success() {
+        return Ok(false);
+    }
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    let nodes = v["nodes"].as_array().cloned().unwrap_or_default();
+    Ok(!nodes.is_empty() && nodes.iter().all(|n| n["state"] == "running"))
 }

@@ -37,6 +37,19 @@ pub mod machine {
     include!(concat!(env!("OUT_DIR"), "/machine.rs"));
 }
 
+/// Package `securityapi`: trustd's `SecurityService` (`Certificate`: a CSR signed by
+/// the OS CA for a node that presents `machine.token`).
+#[allow(clippy::all, clippy::pedantic, missing_docs)]
+pub mod securityapi {
+    include!(concat!(env!("OUT_DIR"), "/securityapi.rs"));
+}
+
+/// Package `cluster`: `ClusterService` (`HealthCheck`, run by a control-plane node).
+#[allow(clippy::all, clippy::pedantic, missing_docs)]
+pub mod cluster {
+    include!(concat!(env!("OUT_DIR"), "/cluster.rs"));
+}
+
 /// COSI resources.
 pub mod cosi {
     /// Package `cosi.resource`: the `State` service (Get, List, Watch) and resources

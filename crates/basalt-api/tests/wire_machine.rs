@@ -224,3 +224,116 @@ fn service_info_layout() {
         [(1, VARINT), (2, VARINT), (3, LEN), (4, LEN)]
     );
 }
+
+#[test]
+fn bootstrap_request_fields() {
+    let req = m::BootstrapRequest {
+        recover_etcd: true,
+        recover_skip_hash_check: true,
+    };
+    assert_eq!(req.encode_to_vec(), [0x08, 1, 0x10, 1]);
+    assert_eq!(m::BootstrapRequest::full_name(), "machine.BootstrapRequest");
+}
+
+#[test]
+fn etcd_member_list_layout() {
+    assert_eq!(
+        m::EtcdMemberListRequest { query_local: true }.encode_to_vec(),
+        [0x08, 1]
+    );
+    let member = m::EtcdMember {
+        id: 7,
+        hostname: "cp-1".into(),
+        peer_urls: vec!["https://10.5.0.2:2380".into()],
+        client_urls: vec!["https://10.5.0.2:2379".into()],
+        is_learner: true,
+    };
+    let bytes = member.encode_to_vec();
+    assert_eq!(
+        layout(&bytes),
+        [(2, VARINT), (3, LEN), (4, LEN), (5, LEN), (6, VARINT)]
+    );
+    let members = m::EtcdMembers {
+        metadata: Some(common::Metadata::default()),
+        legacy_members: vec!["cp-1".into()],
+        members: vec![member],
+    };
+    assert_eq!(
+        layout(&members.encode_to_vec()),
+        [(1, LEN), (2, LEN), (3, LEN)]
+    );
+    let resp = m::EtcdMemberListResponse {
+        messages: vec![members],
+    };
+    assert_eq!(layout(&resp.encode_to_vec()), [(1, LEN)]);
+}
+
+#[test]
+fn etcd_remove_member_and_forfeit_layout() {
+    let req = m::EtcdRemoveMemberByIdRequest { member_id: 300 };
+    assert_eq!(req.encode_to_vec(), [0x08, 0xac, 0x02]);
+    let f = m::EtcdForfeitLeadership {
+        metadata: Some(common::Metadata::default()),
+        member: "cp-2".into(),
+    };
+    assert_eq!(layout(&f.encode_to_vec()), [(1, LEN), (2, LEN)]);
+    assert!(m::EtcdLeaveClusterRequest {}.encode_to_vec().is_empty());
+    assert!(m::EtcdSnapshotRequest {}.encode_to_vec().is_empty());
+}
+
+#[test]
+fn etcd_status_field_numbers() {
+    let status = m::EtcdMemberStatus {
+        member_id: 1,
+        protocol_version: "3.4.0".into(),
+        db_size: 2,
+        db_size_in_use: 3,
+        leader: 4,
+        raft_index: 5,
+        raft_term: 6,
+        raft_applied_index: 7,
+        errors: vec!["e".into()],
+        is_learner: true,
+    };
+    // prost encodes in field-number order: member_id (10) comes last.
+    assert_eq!(
+        layout(&status.encode_to_vec()),
+        [
+            (1, LEN),
+            (2, VARINT),
+            (3, VARINT),
+            (4, VARINT),
+            (5, VARINT),
+            (6, VARINT),
+            (7, VARINT),
+            (8, LEN),
+            (9, VARINT),
+            (10, VARINT)
+        ]
+    );
+    let s = m::EtcdStatus {
+        metadata: Some(common::Metadata::default()),
+        member_status: Some(status),
+    };
+    assert_eq!(layout(&s.encode_to_vec()), [(1, LEN), (2, LEN)]);
+}
+
+#[test]
+fn etcd_alarm_layout() {
+    let alarm = m::EtcdMemberAlarm {
+        member_id: 9,
+        alarm: m::etcd_member_alarm::AlarmType::Nospace as i32,
+    };
+    assert_eq!(alarm.encode_to_vec(), [0x08, 9, 0x10, 1]);
+    assert_eq!(m::etcd_member_alarm::AlarmType::Corrupt as i32, 2);
+    let list = m::EtcdAlarm {
+        metadata: Some(common::Metadata::default()),
+        member_alarms: vec![alarm],
+    };
+    assert_eq!(layout(&list.encode_to_vec()), [(1, LEN), (2, LEN)]);
+    let disarm = m::EtcdAlarmDisarm {
+        metadata: None,
+        member_alarms: vec![alarm],
+    };
+    assert_eq!(layout(&disarm.encode_to_vec()), [(2, LEN)]);
+}

@@ -82,7 +82,9 @@ impl ServerNames {
         names
     }
 
-    /// Every name as text: IPs first, then DNS names.
+    /// Every name as text: IPs first, then DNS names. Routing uses `discover(&[])`'s names
+    /// (this node's own addresses and hostname) to tell local targets: a `machine.certSANs`
+    /// entry may name another node (e.g. the control-plane endpoint).
     pub fn all(&self) -> Vec<String> {
         let ips = self.ips.iter().map(IpAddr::to_string);
         ips.chain(self.dns.iter().cloned()).collect()

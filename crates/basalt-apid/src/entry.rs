@@ -19,10 +19,10 @@ use crate::server::{self, ServeError};
 use crate::tls::client::node_client_config;
 use crate::tls::resolver::{spawn_rotation, RotatingResolver};
 use crate::tls::server::{server_config, ClientAuth, SharedServerConfig, TlsError};
+use crate::worker::{self, WorkerIdentity};
 
-/// What a worker without a CA key says (and then waits).
-pub const WORKER_WAITING: &str =
-    "worker node: waiting for a server certificate from trustd (arrives with the cluster issue)";
+/// What a worker without a CA key says before asking trustd.
+pub const WORKER_WAITING: &str = "worker node: waiting for a server certificate from trustd";
 
 /// Lifetime of the self-signed maintenance certificate.
 pub const MAINTENANCE_CERT_LIFETIME: Duration = Duration::from_secs(365 * 24 * 3600);
@@ -154,9 +154,7 @@ async fn run_normal(args: Args) -> Result<(), ApidError> {
     let config = config_source::fetch(&args.socket).await?;
     let pki = NodePki::from_config(&config)?;
     let Some(ca) = pki.ca else {
-        console::log(WORKER_WAITING);
-        std::future::pending::<()>().await;
-        return Ok(());
+        return run_worker(args, &config, pki).await;
     };
     let ca = Arc::new(ca);
     let lifetime = args.cert_lifetime;
@@ -204,8 +202,58 @@ async fn run_normal(args: Args) -> Result<(), ApidError> {
     ));
     let state = ProxyState {
         machined_socket: args.socket,
-        local_names: names.all(),
+        local_names: ServerNames::discover(&[]).all(),
         node_client: Some(node_client),
+        maintenance: false,
+        hostname: hostname(),
+    };
+    server::serve(listener, tls, proxy::service(state), terminated()).await;
+    Ok(())
+}
+
+/// A worker: the server certificate comes from trustd (see [`crate::worker`]); apid
+/// listens only once it has one. Workers do not forward to other nodes.
+async fn run_worker(
+    args: Args,
+    config: &basalt_config::v1alpha1::Config,
+    pki: NodePki,
+) -> Result<(), ApidError> {
+    let mut identity = WorkerIdentity::from_config(config)?;
+    console::log(format_args!(
+        "{WORKER_WAITING} at {}",
+        identity.endpoints.join(", ")
+    ));
+    let obtained = worker::obtain(&args.socket, &mut identity).await;
+    let server_cert = RotatingResolver::new(Arc::clone(&obtained.key));
+    worker::spawn_renewal(
+        args.socket.clone(),
+        identity,
+        Arc::clone(&server_cert),
+        obtained.valid_for,
+    );
+    let auth = ClientAuth::Required {
+        roots: pki.roots.clone(),
+    };
+    let tls = SharedServerConfig::new(server_config(server_cert.clone(), &auth)?);
+    tokio::spawn(follow_config(
+        args.socket.clone(),
+        Arc::clone(&tls),
+        server_cert,
+        pki.roots,
+        Arc::new(RwLock::new(pki.cert_sans)),
+    ));
+    let listener = server::bind(args.listen).await?;
+    console::log(format_args!(
+        "serving the machine API on {} (mutual TLS; server certificate for {} from trustd at {}, valid {}s, renewed at half-life)",
+        args.listen,
+        obtained.names.all().join(", "),
+        obtained.endpoints.join(", "),
+        obtained.valid_for.as_secs()
+    ));
+    let state = ProxyState {
+        machined_socket: args.socket,
+        local_names: ServerNames::discover(&[]).all(),
+        node_client: None,
         maintenance: false,
         hostname: hostname(),
     };

@@ -20,5 +20,7 @@ pub mod policy;
 pub mod proxy;
 pub mod server;
 pub mod tls;
+pub mod trustd_client;
+pub mod worker;
 
 pub use entry::main;

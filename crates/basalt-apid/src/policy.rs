@@ -28,7 +28,16 @@ pub const POLICY: &[(&str, &[Role])] = &[
     (APPLY_CONFIGURATION, ADMIN),
     ("/machine.MachineService/Bootstrap", ADMIN),
     ("/machine.MachineService/Dmesg", READER),
+    ("/machine.MachineService/EtcdAlarmDisarm", OPERATOR),
+    ("/machine.MachineService/EtcdAlarmList", READER),
+    ("/machine.MachineService/EtcdDefragment", OPERATOR),
+    ("/machine.MachineService/EtcdForfeitLeadership", ADMIN),
+    ("/machine.MachineService/EtcdLeaveCluster", ADMIN),
+    ("/machine.MachineService/EtcdMemberList", READER),
+    ("/machine.MachineService/EtcdRecover", ADMIN),
+    ("/machine.MachineService/EtcdRemoveMemberByID", ADMIN),
     ("/machine.MachineService/EtcdSnapshot", ETCD_BACKUP),
+    ("/machine.MachineService/EtcdStatus", READER),
     ("/machine.MachineService/Events", READER),
     ("/machine.MachineService/GenerateClientConfiguration", ADMIN),
     ("/machine.MachineService/Hostname", READER),
@@ -46,6 +55,7 @@ pub const POLICY: &[(&str, &[Role])] = &[
     ("/cosi.resource.State/Get", READER),
     ("/cosi.resource.State/List", READER),
     ("/cosi.resource.State/Watch", READER),
+    ("/cluster.ClusterService/HealthCheck", READER),
 ];
 
 /// A call the policy refuses. The message names the method, the caller's roles

@@ -36,6 +36,11 @@ const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
 
 type BoxError = Box<dyn StdError + Send + Sync>;
 
+/// The TCP peer of a connection, in every request's extensions (next to its
+/// [`PeerIdentity`]), so handlers can name who called.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerAddr(pub SocketAddr);
+
 /// Binds the TCP listener, with an error that says what to check.
 pub async fn bind(addr: SocketAddr) -> Result<TcpListener, ServeError> {
     TcpListener::bind(addr)
@@ -136,6 +141,12 @@ where
     let _ = tcp.set_nodelay(true);
     let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
         Ok(Ok(tls)) => tls,
+        // machined's health probe connects over loopback and closes without a byte
+        Ok(Err(err))
+            if err.kind() == std::io::ErrorKind::UnexpectedEof && peer.ip().is_loopback() =>
+        {
+            return;
+        }
         Ok(Err(err)) => {
             console::log(format_args!("TLS handshake with {peer} failed: {err}"));
             return;
@@ -164,6 +175,7 @@ where
     let service = WithIdentity {
         inner: service,
         identity: Arc::new(identity),
+        peer: PeerAddr(peer),
     };
     let http = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
         .serve_connection(TokioIo::new(tls), service);
@@ -183,11 +195,12 @@ where
     }
 }
 
-/// Inserts the connection's identity into every request, then calls `inner`.
+/// Inserts the connection's identity and peer address into every request, then calls `inner`.
 #[derive(Clone)]
 struct WithIdentity<S> {
     inner: S,
     identity: Arc<PeerIdentity>,
+    peer: PeerAddr,
 }
 
 impl<S, B> hyper::service::Service<Request<Incoming>> for WithIdentity<S>
@@ -203,6 +216,7 @@ where
         request
             .extensions_mut()
             .insert(PeerIdentity::clone(&self.identity));
+        request.extensions_mut().insert(self.peer);
         let mut inner = self.inner.clone();
         Box::pin(async move {
             futures::future::poll_fn(|cx| inner.poll_ready(cx)).await?;

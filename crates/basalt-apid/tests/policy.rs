@@ -12,14 +12,19 @@ fn expected(method: &str) -> Option<&'static str> {
     let name = method.rsplit('/').next().unwrap();
     Some(match name {
         "Version" | "Hostname" | "ServiceList" | "Logs" | "Dmesg" | "Events" | "Get" | "List"
-        | "Watch" => "reader",
-        "Reboot" | "Shutdown" | "ServiceStart" | "ServiceStop" | "ServiceRestart" => "operator",
+        | "Watch" | "EtcdMemberList" | "EtcdStatus" | "EtcdAlarmList" | "HealthCheck" => "reader",
+        "Reboot" | "Shutdown" | "ServiceStart" | "ServiceStop" | "ServiceRestart"
+        | "EtcdDefragment" | "EtcdAlarmDisarm" => "operator",
         "ApplyConfiguration"
         | "GenerateClientConfiguration"
         | "Reset"
         | "Upgrade"
         | "Bootstrap"
-        | "Kubeconfig" => "admin",
+        | "Kubeconfig"
+        | "EtcdRecover"
+        | "EtcdLeaveCluster"
+        | "EtcdRemoveMemberByID"
+        | "EtcdForfeitLeadership" => "admin",
         "EtcdSnapshot" => "etcd",
         _ => return None,
     })
@@ -144,5 +149,20 @@ fn docs_api_policy_md_is_rendered_from_the_table() {
     );
     for (method, _) in policy::POLICY {
         assert!(on_disk.contains(method), "{method}");
+    }
+}
+
+/// A streamed reply fanned out as if it were unary keeps only one message per node (an
+/// etcd snapshot arrived as its last 32 bytes): every server-streaming machine RPC must be
+/// in the proxy's streaming list.
+#[test]
+fn every_server_streaming_rpc_is_fanned_out_as_a_stream() {
+    let streaming = proto_scan::server_streaming_machine_rpcs();
+    assert!(streaming.len() >= 4, "{streaming:?}");
+    for method in streaming {
+        assert!(
+            basalt_apid::proxy::route::STREAMING_METHODS.contains(&method.as_str()),
+            "{method} is missing from STREAMING_METHODS"
+        );
     }
 }

@@ -171,6 +171,19 @@ impl ClientConfig {
             .ok_or_else(|| self.unknown_context(name))
     }
 
+    /// Removes context `name` even when it is the current one (then no context is current):
+    /// for contexts whose cluster is gone.
+    pub fn forget(&mut self, name: &str) -> Result<Context, Error> {
+        let removed = self
+            .contexts
+            .remove(name)
+            .ok_or_else(|| self.unknown_context(name))?;
+        if self.context == name {
+            self.context.clear();
+        }
+        Ok(removed)
+    }
+
     /// Merges the contexts of `incoming` into this config, like `talosctl config merge`.
     ///
     /// A name that is already taken gets the first free suffix (`name-1`, `name-2`, …);

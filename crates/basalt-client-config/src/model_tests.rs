@@ -155,3 +155,14 @@ fn merge_without_incoming_current_keeps_ours() {
     assert_eq!(config.current_name(), Some("a"));
     assert!(config.context("n").is_ok());
 }
+
+#[test]
+fn forget_removes_even_the_current_context() {
+    let mut config = two_contexts();
+    assert!(config.remove("a").is_err());
+    config.forget("a").unwrap();
+    assert_eq!(config.current_name(), None);
+    assert_eq!(config.contexts().len(), 1);
+    config.forget("b").unwrap();
+    assert!(config.forget("b").is_err());
+}

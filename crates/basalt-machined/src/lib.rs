@@ -2,6 +2,7 @@
 pub mod api;
 pub mod config_source;
 pub mod disk;
+pub mod etcd;
 pub mod events;
 pub mod initramfs;
 pub mod logs;

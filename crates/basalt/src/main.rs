@@ -1,9 +1,9 @@
 //! `basalt`: the multi-call binary of a Basalt node.
 //!
-//! Dispatch on argv[1]: `init`, `machined`, `launch`, `runner`, `apid`, `version`; when started
+//! Dispatch on argv[1]: `init`, `machined`, `launch`, `runner`, `apid`, `trustd`, `version`; when started
 //! as `init` (argv[0] basename, as the kernel starts `/init` from the initramfs), it is the
 //! verified boot path into the image (`basalt_machined::initramfs`). All logic lives in
-//! `basalt-machined` and `basalt-apid`.
+//! `basalt-machined`, `basalt-apid` and `basalt-trustd`.
 
 use std::path::Path;
 
@@ -11,6 +11,7 @@ const USAGE: &str = "usage: basalt init   (the initramfs boot path; normally sta
        basalt machined --platform container|metal [basalt.config=PATH] [basalt.maintenance-ca=PATH]
        basalt launch --root DIR --state DIR --ephemeral DIR [--hostname H] [--config FILE] [--maintenance-ca FILE] [--socket-dir DIR] [--exe PATH]
        basalt apid [--socket PATH] [--listen ADDR:PORT] [--maintenance] [--maintenance-ca FILE] [--cert-lifetime 24h]
+       basalt trustd [--socket PATH] [--listen ADDR:PORT] [--cert-lifetime 24h]
        basalt runner [--rlimit RES=SOFT:HARD] [--oom-score-adj N] [--drop-cap CAP]... -- ARGV...
        basalt version";
 
@@ -35,6 +36,7 @@ fn dispatch(args: Vec<String>) -> i32 {
         Some("launch") => basalt_machined::platform::container::main(&rest),
         Some("runner") => basalt_machined::process::wrapper::main(rest),
         Some("apid") => basalt_apid::main(rest),
+        Some("trustd") => basalt_trustd::main(rest),
         Some("version") => {
             println!("basalt {}", env!("CARGO_PKG_VERSION"));
             0

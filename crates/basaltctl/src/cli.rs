@@ -38,6 +38,11 @@ pub enum Command {
     Completion(commands::completion::CompletionArgs),
     /// Print the client and server versions
     Version(commands::version::VersionArgs),
+    /// Start a new etcd cluster on one control-plane node (or recover one from a snapshot)
+    Bootstrap(commands::bootstrap::BootstrapArgs),
+    /// Manage the etcd cluster (members, status, leave, snapshots, alarms)
+    #[command(subcommand)]
+    Etcd(commands::etcd::EtcdCommand),
     /// List services, or show/start/stop/restart one
     #[command(visible_alias = "services")]
     Service(commands::services::ServiceArgs),
@@ -53,7 +58,14 @@ pub enum Command {
     Reboot(commands::power::RebootArgs),
     /// Shut the node down
     Shutdown(commands::power::ShutdownArgs),
+    /// Reset the node: leave etcd, wipe STATE/EPHEMERAL, then reboot or power off
+    Reset(commands::reset::ResetArgs),
+    /// Check the cluster's health (etcd, members, apid, boot) on the client or a node
+    Health(commands::health::HealthArgs),
     /// Build the signed boot image
     #[command(subcommand)]
     Image(commands::image::ImageCommand),
+    /// Create, show and destroy local clusters
+    #[command(subcommand)]
+    Cluster(commands::cluster::ClusterCommand),
 }

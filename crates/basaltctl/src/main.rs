@@ -30,6 +30,8 @@ fn main() -> ExitCode {
         Command::Machineconfig(command) => commands::machineconfig::run(command),
         Command::Completion(args) => commands::completion::run(&args),
         Command::Version(args) => commands::version::run(&cli.global, &args),
+        Command::Bootstrap(args) => commands::bootstrap::run(&cli.global, &args),
+        Command::Etcd(command) => commands::etcd::run(&cli.global, &command),
         Command::Service(args) => commands::services::run(&cli.global, &args),
         Command::Logs(args) => commands::logs::run(&cli.global, &args),
         Command::Events(args) => commands::events::run(&cli.global, &args),
@@ -37,7 +39,10 @@ fn main() -> ExitCode {
         Command::ApplyConfig(args) => commands::apply::run(&cli.global, &args),
         Command::Reboot(args) => commands::power::reboot(&cli.global, &args),
         Command::Shutdown(args) => commands::power::shutdown(&cli.global, &args),
+        Command::Reset(args) => commands::reset::run(&cli.global, &args),
+        Command::Health(args) => commands::health::run(&cli.global, &args),
         Command::Image(command) => commands::image::run(&command),
+        Command::Cluster(command) => commands::cluster::run(&cli.global, command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

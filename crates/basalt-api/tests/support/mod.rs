@@ -37,6 +37,7 @@ impl MachineService for TestMachine {
     type DmesgStream = BoxStream<Data>;
     type EventsStream = BoxStream<Event>;
     type LogsStream = BoxStream<Data>;
+    type EtcdSnapshotStream = BoxStream<Data>;
 
     async fn apply_configuration(
         &self,
@@ -151,6 +152,75 @@ impl MachineService for TestMachine {
         _: Request<m::ShutdownRequest>,
     ) -> Result<Response<m::ShutdownResponse>, Status> {
         Err(Status::unimplemented("shutdown"))
+    }
+    async fn reset(
+        &self,
+        _: Request<m::ResetRequest>,
+    ) -> Result<Response<m::ResetResponse>, Status> {
+        Err(Status::unimplemented("reset"))
+    }
+    async fn bootstrap(
+        &self,
+        _: Request<m::BootstrapRequest>,
+    ) -> Result<Response<m::BootstrapResponse>, Status> {
+        Err(Status::unimplemented("bootstrap"))
+    }
+    async fn etcd_member_list(
+        &self,
+        _: Request<m::EtcdMemberListRequest>,
+    ) -> Result<Response<m::EtcdMemberListResponse>, Status> {
+        Err(Status::unimplemented("etcd member list"))
+    }
+    async fn etcd_remove_member_by_id(
+        &self,
+        _: Request<m::EtcdRemoveMemberByIdRequest>,
+    ) -> Result<Response<m::EtcdRemoveMemberByIdResponse>, Status> {
+        Err(Status::unimplemented("etcd remove member"))
+    }
+    async fn etcd_leave_cluster(
+        &self,
+        _: Request<m::EtcdLeaveClusterRequest>,
+    ) -> Result<Response<m::EtcdLeaveClusterResponse>, Status> {
+        Err(Status::unimplemented("etcd leave"))
+    }
+    async fn etcd_forfeit_leadership(
+        &self,
+        _: Request<m::EtcdForfeitLeadershipRequest>,
+    ) -> Result<Response<m::EtcdForfeitLeadershipResponse>, Status> {
+        Err(Status::unimplemented("etcd forfeit leadership"))
+    }
+    async fn etcd_recover(
+        &self,
+        _: Request<tonic::Streaming<Data>>,
+    ) -> Result<Response<m::EtcdRecoverResponse>, Status> {
+        Err(Status::unimplemented("etcd recover"))
+    }
+    async fn etcd_snapshot(
+        &self,
+        _: Request<m::EtcdSnapshotRequest>,
+    ) -> Result<Response<Self::EtcdSnapshotStream>, Status> {
+        Err(Status::unimplemented("etcd snapshot"))
+    }
+    async fn etcd_alarm_list(
+        &self,
+        _: Request<()>,
+    ) -> Result<Response<m::EtcdAlarmListResponse>, Status> {
+        Err(Status::unimplemented("etcd alarm list"))
+    }
+    async fn etcd_alarm_disarm(
+        &self,
+        _: Request<()>,
+    ) -> Result<Response<m::EtcdAlarmDisarmResponse>, Status> {
+        Err(Status::unimplemented("etcd alarm disarm"))
+    }
+    async fn etcd_defragment(
+        &self,
+        _: Request<()>,
+    ) -> Result<Response<m::EtcdDefragmentResponse>, Status> {
+        Err(Status::unimplemented("etcd defragment"))
+    }
+    async fn etcd_status(&self, _: Request<()>) -> Result<Response<m::EtcdStatusResponse>, Status> {
+        Err(Status::unimplemented("etcd status"))
     }
 }
 

@@ -21,6 +21,7 @@ pub const ROLES: &str = "x-basalt-roles";
 /// method's fan-out concatenates unary replies.
 pub const STREAMING_METHODS: &[&str] = &[
     "/machine.MachineService/Dmesg",
+    "/machine.MachineService/EtcdSnapshot",
     "/machine.MachineService/Events",
     "/machine.MachineService/Logs",
 ];

@@ -31,9 +31,26 @@ pub fn rpcs_of(file: &str) -> Vec<String> {
     rpcs
 }
 
-/// Every RPC of the services Basalt serves (`machine.MachineService`, `cosi.resource.State`).
+/// Every RPC of the services Basalt serves (`machine.MachineService`, `cosi.resource.State`,
+/// `cluster.ClusterService`).
 pub fn served_rpcs() -> Vec<String> {
     let mut rpcs = rpcs_of("api/machine/machine.proto");
     rpcs.extend(rpcs_of("api/cosi/state.proto"));
+    rpcs.extend(rpcs_of("api/cluster/cluster.proto"));
     rpcs
+}
+
+/// `/machine.MachineService/Method` of every machine RPC whose reply is a stream
+/// (`returns (stream …)`).
+pub fn server_streaming_machine_rpcs() -> Vec<String> {
+    let text = std::fs::read_to_string(repo_root().join("api/machine/machine.proto")).unwrap();
+    text.lines()
+        .map(str::trim)
+        .filter_map(|l| l.strip_prefix("rpc "))
+        .filter(|rest| rest.contains("returns (stream "))
+        .map(|rest| {
+            let name = rest.split('(').next().unwrap().trim();
+            format!("/machine.MachineService/{name}")
+        })
+        .collect()
 }

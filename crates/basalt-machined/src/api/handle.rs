@@ -31,9 +31,24 @@ pub trait PowerControl: Send + Sync + 'static {
     fn reboot(&self) -> Result<(), SequencerError>;
     /// Starts the shutdown sequence.
     fn shutdown(&self) -> Result<(), SequencerError>;
+    /// The machine config in use; `None` (the default) without one (then HealthCheck is
+    /// FAILED_PRECONDITION).
+    fn machine_config(&self) -> Option<basalt_config::MachineConfig> {
+        None
+    }
+    /// Starts the reset sequence with `options`; the default (test recorders) refuses it.
+    fn reset(&self, options: crate::sequencer::ResetOptions) -> Result<(), SequencerError> {
+        let _ = options;
+        Err(SequencerError::NotDefined("reset"))
+    }
     /// Applies machine configs (`ApplyConfiguration`); `None` (the default) where the
     /// machine cannot (test recorders), then the RPC is UNIMPLEMENTED.
     fn config_applier(&self) -> Option<ConfigApplier> {
+        None
+    }
+    /// The etcd member of a control-plane node; `None` (the default) elsewhere, then the
+    /// etcd RPCs are FAILED_PRECONDITION.
+    fn etcd(&self) -> Option<crate::etcd::EtcdControl> {
         None
     }
 }
@@ -47,8 +62,20 @@ impl PowerControl for crate::machine::MachineHandle {
         crate::machine::MachineHandle::shutdown(self)
     }
 
+    fn reset(&self, options: crate::sequencer::ResetOptions) -> Result<(), SequencerError> {
+        crate::machine::MachineHandle::reset_with(self, options)
+    }
+
+    fn machine_config(&self) -> Option<basalt_config::MachineConfig> {
+        crate::machine::MachineHandle::config(self)
+    }
+
     fn config_applier(&self) -> Option<ConfigApplier> {
         Some(self.applier().clone())
+    }
+
+    fn etcd(&self) -> Option<crate::etcd::EtcdControl> {
+        crate::machine::MachineHandle::etcd(self)
     }
 }
 

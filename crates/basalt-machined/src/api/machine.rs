@@ -8,7 +8,7 @@ use tonic::{Request, Response, Status};
 use super::cosi_state::BoxStream;
 use super::handle::ApiHandle;
 use super::handle::Caller;
-use super::{apply, client_config, dmesg, events, logs, power, services, version};
+use super::{apply, client_config, dmesg, etcd, events, logs, power, reset, services, version};
 
 /// The machine service.
 #[derive(Clone, Debug)]
@@ -29,6 +29,7 @@ impl MachineService for Machine {
     type DmesgStream = BoxStream<Data>;
     type EventsStream = BoxStream<m::Event>;
     type LogsStream = BoxStream<Data>;
+    type EtcdSnapshotStream = BoxStream<Data>;
 
     async fn apply_configuration(
         &self,
@@ -80,6 +81,13 @@ impl MachineService for Machine {
         power::reboot(&self.handle, request.get_ref()).map(Response::new)
     }
 
+    async fn reset(
+        &self,
+        request: Request<m::ResetRequest>,
+    ) -> Result<Response<m::ResetResponse>, Status> {
+        reset::reset(&self.handle, request.get_ref()).map(Response::new)
+    }
+
     async fn service_list(
         &self,
         _: Request<()>,
@@ -123,5 +131,89 @@ impl MachineService for Machine {
 
     async fn version(&self, _: Request<()>) -> Result<Response<m::VersionResponse>, Status> {
         Ok(Response::new(version::version(&self.handle)))
+    }
+
+    async fn bootstrap(
+        &self,
+        request: Request<m::BootstrapRequest>,
+    ) -> Result<Response<m::BootstrapResponse>, Status> {
+        etcd::bootstrap(&self.handle, request.get_ref())
+            .await
+            .map(Response::new)
+    }
+
+    async fn etcd_member_list(
+        &self,
+        request: Request<m::EtcdMemberListRequest>,
+    ) -> Result<Response<m::EtcdMemberListResponse>, Status> {
+        etcd::member_list(&self.handle, request.get_ref())
+            .await
+            .map(Response::new)
+    }
+
+    async fn etcd_remove_member_by_id(
+        &self,
+        request: Request<m::EtcdRemoveMemberByIdRequest>,
+    ) -> Result<Response<m::EtcdRemoveMemberByIdResponse>, Status> {
+        etcd::remove_member(&self.handle, request.get_ref().member_id)
+            .await
+            .map(Response::new)
+    }
+
+    async fn etcd_leave_cluster(
+        &self,
+        _: Request<m::EtcdLeaveClusterRequest>,
+    ) -> Result<Response<m::EtcdLeaveClusterResponse>, Status> {
+        etcd::leave(&self.handle).await.map(Response::new)
+    }
+
+    async fn etcd_forfeit_leadership(
+        &self,
+        _: Request<m::EtcdForfeitLeadershipRequest>,
+    ) -> Result<Response<m::EtcdForfeitLeadershipResponse>, Status> {
+        etcd::forfeit_leadership(&self.handle)
+            .await
+            .map(Response::new)
+    }
+
+    async fn etcd_recover(
+        &self,
+        request: Request<tonic::Streaming<Data>>,
+    ) -> Result<Response<m::EtcdRecoverResponse>, Status> {
+        etcd::recover_upload(&self.handle, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn etcd_snapshot(
+        &self,
+        _: Request<m::EtcdSnapshotRequest>,
+    ) -> Result<Response<Self::EtcdSnapshotStream>, Status> {
+        etcd::snapshot(&self.handle).await.map(Response::new)
+    }
+
+    async fn etcd_alarm_list(
+        &self,
+        _: Request<()>,
+    ) -> Result<Response<m::EtcdAlarmListResponse>, Status> {
+        etcd::alarm_list(&self.handle).await.map(Response::new)
+    }
+
+    async fn etcd_alarm_disarm(
+        &self,
+        _: Request<()>,
+    ) -> Result<Response<m::EtcdAlarmDisarmResponse>, Status> {
+        etcd::alarm_disarm(&self.handle).await.map(Response::new)
+    }
+
+    async fn etcd_defragment(
+        &self,
+        _: Request<()>,
+    ) -> Result<Response<m::EtcdDefragmentResponse>, Status> {
+        etcd::defragment(&self.handle).await.map(Response::new)
+    }
+
+    async fn etcd_status(&self, _: Request<()>) -> Result<Response<m::EtcdStatusResponse>, Status> {
+        etcd::status(&self.handle).await.map(Response::new)
     }
 }

@@ -12,21 +12,25 @@
 
 mod apply;
 mod client_config;
+mod cluster;
 mod cosi_convert;
 mod cosi_state;
 mod cosi_watch;
 mod dmesg;
+mod etcd;
 mod events;
 mod handle;
 mod logs;
 mod machine;
 mod power;
+mod reset;
 mod services;
 pub mod status;
 mod version;
 
 use std::path::Path;
 
+use basalt_api::cluster::cluster_service_server::ClusterServiceServer;
 use basalt_api::cosi::resource::state_server::StateServer;
 use basalt_api::machine::machine_service_server::MachineServiceServer;
 use basalt_api::transport::{serve_unix, TransportError};
@@ -57,11 +61,14 @@ pub const MAX_REQUEST_BYTES: usize = 4 * 1024 * 1024;
 pub fn router(handle: ApiHandle, shutdown: CancellationToken) -> Router {
     let machine = MachineServiceServer::new(Machine::new(handle.clone(), shutdown.clone()))
         .max_decoding_message_size(MAX_REQUEST_BYTES);
+    let cluster = ClusterServiceServer::new(cluster::Cluster::new(handle.clone()))
+        .max_decoding_message_size(MAX_REQUEST_BYTES);
     let state = StateServer::new(CosiState::new(handle, shutdown))
         .max_decoding_message_size(MAX_REQUEST_BYTES);
     tonic::transport::Server::builder()
         .add_service(InterceptedService::new(machine, local_caller))
         .add_service(InterceptedService::new(state, local_caller))
+        .add_service(InterceptedService::new(cluster, local_caller))
 }
 
 /// Attaches the request's [`Caller`]: the roles of [`ROLES_HEADER`] when present (only root

@@ -1,10 +1,10 @@
 //! apid as a built-in service of machined (id [`APID_ID`]): `<basalt> apid --socket …`,
 //! restarted forever, depending on nothing.
 //!
-//! - Normal mode (a config is loaded): registered by the boot sequence. On a control-plane
-//!   node (the config holds `machine.ca.key`) its health is a TCP connect to
-//!   `127.0.0.1:50000`; a worker's apid waits for its certificate from trustd and does not
-//!   listen yet, so it has no health check (it would keep the node from being ready).
+//! - Normal mode (a config is loaded): registered by the boot sequence. Its health is a
+//!   TCP connect to `127.0.0.1:50000`. On a control-plane node (the config holds
+//!   `machine.ca.key`) apid issues its own certificate and listens at once; a worker's apid
+//!   listens once trustd signed its certificate, so a worker is ready only then.
 //! - Maintenance mode (no config): started by `loadConfig` with `--maintenance` (and
 //!   `--maintenance-ca FILE` when `basalt.maintenance-ca=` pins a CA), health = the same TCP
 //!   connect; stopped again once a config was applied, before boot loads the normal one.
@@ -65,17 +65,13 @@ pub fn spec(exe: &Path, mode: &ApidMode) -> ServiceSpec {
         "--socket".to_string(),
         SOCKET_PATH.to_string(),
     ];
-    let listens = match mode {
-        ApidMode::Normal { control_plane } => *control_plane,
-        ApidMode::Maintenance { ca } => {
-            argv.push("--maintenance".to_string());
-            if let Some(ca) = ca {
-                argv.push("--maintenance-ca".to_string());
-                argv.push(ca.display().to_string());
-            }
-            true
+    if let ApidMode::Maintenance { ca } = mode {
+        argv.push("--maintenance".to_string());
+        if let Some(ca) = ca {
+            argv.push("--maintenance-ca".to_string());
+            argv.push(ca.display().to_string());
         }
-    };
+    }
     let mut spec = ServiceSpec::new(APID_ID, argv);
     spec.env = vec![("PATH".to_string(), DEFAULT_PATH.to_string())];
     for key in ["RUST_BACKTRACE", "RUST_LOG"] {
@@ -85,14 +81,12 @@ pub fn spec(exe: &Path, mode: &ApidMode) -> ServiceSpec {
     }
     spec.restart = RestartPolicy::Forever;
     spec.stop_timeout = Duration::from_secs(5);
-    if listens {
-        spec.health = Some(HealthCheck {
-            probe: Probe::Tcp(SocketAddr::from((Ipv4Addr::LOCALHOST, APID_PORT))),
-            period: Duration::from_secs(1),
-            timeout: Duration::from_secs(1),
-            initial_delay: Duration::ZERO,
-        });
-    }
+    spec.health = Some(HealthCheck {
+        probe: Probe::Tcp(SocketAddr::from((Ipv4Addr::LOCALHOST, APID_PORT))),
+        period: Duration::from_secs(1),
+        timeout: Duration::from_secs(1),
+        initial_delay: Duration::ZERO,
+    });
     spec
 }
 
@@ -130,14 +124,17 @@ mod tests {
     }
 
     #[test]
-    fn worker_apid_has_no_health_check() {
+    fn worker_apid_is_healthy_once_it_listens() {
         let worker = spec(
             Path::new("/b"),
             &ApidMode::Normal {
                 control_plane: false,
             },
         );
-        assert!(worker.health.is_none());
+        assert!(matches!(
+            worker.health.map(|h| h.probe),
+            Some(Probe::Tcp(a)) if a.port() == APID_PORT
+        ));
         assert_eq!(worker.argv.len(), 4);
         let cp = spec(
             Path::new("/b"),

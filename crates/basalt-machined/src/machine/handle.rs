@@ -34,8 +34,27 @@ impl MachineHandle {
         self.request(SequenceKind::Shutdown)
     }
 
-    /// Starts the reset sequence in the background (see [`reboot`](Self::reboot)).
+    /// Starts the reset sequence in the background with the default options (wipe STATE
+    /// and EPHEMERAL, graceful, power off); see [`reboot`](Self::reboot).
     pub fn reset(&self) -> Result<(), SequencerError> {
+        self.reset_with(crate::sequencer::ResetOptions::default())
+    }
+
+    /// Starts the reset sequence with `options` (refused like [`reboot`](Self::reboot) when
+    /// another sequence holds the lock; the options then stay unchanged).
+    pub fn reset_with(
+        &self,
+        options: crate::sequencer::ResetOptions,
+    ) -> Result<(), SequencerError> {
+        if let Some(running) = self.sequencer.running() {
+            if !SequenceKind::Reset.takes_over(running) {
+                return Err(SequencerError::Locked {
+                    running: running.name(),
+                    requested: SequenceKind::Reset.name(),
+                });
+            }
+        }
+        self.machine.set_reset_options(options);
         self.request(SequenceKind::Reset)
     }
 
@@ -72,6 +91,11 @@ impl MachineHandle {
     /// The sequencer.
     pub fn sequencer(&self) -> &Sequencer {
         &self.sequencer
+    }
+
+    /// The etcd member of a control-plane node, once boot started it.
+    pub fn etcd(&self) -> Option<crate::etcd::EtcdControl> {
+        self.machine.etcd().get()
     }
 
     /// The halt the last shutdown/reset (or metal reboot) asked for, if any.

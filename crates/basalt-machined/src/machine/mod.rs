@@ -9,6 +9,7 @@ pub mod image_services;
 mod options;
 pub mod resources;
 mod run;
+pub mod trustd_service;
 
 pub use handle::MachineHandle;
 pub use options::MachinedOptions;

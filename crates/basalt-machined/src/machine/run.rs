@@ -186,7 +186,12 @@ async fn run(opts: MachinedOptions, sys: Arc<dyn Syscall>) -> i32 {
                     console::log(format_args!("{e}; staying up"));
                 }
             }
-            (Some(Halt::Reboot), Mode::Container) | (None, _) => {}
+            // only a reset asks for this (a container reboot runs in place): boot again
+            (Some(Halt::Reboot), Mode::Container) => {
+                handle.machine.request_halt_clear();
+                tokio::spawn(boot(handle.clone()));
+            }
+            (None, _) => {}
         }
         handle.machine.request_halt_clear();
     }

@@ -33,6 +33,9 @@ pub struct MachineState {
     halt: watch::Sender<Option<Halt>>,
     inbox: Inbox,
     maintenance_ca: Mutex<Option<PathBuf>>,
+    etcd: crate::etcd::EtcdSlot,
+    reset: Mutex<super::ResetOptions>,
+    skip_config_argument: std::sync::atomic::AtomicBool,
 }
 
 impl MachineState {
@@ -44,7 +47,41 @@ impl MachineState {
             halt: watch::Sender::new(None),
             inbox: Inbox::new(),
             maintenance_ca: Mutex::new(None),
+            etcd: crate::etcd::EtcdSlot::default(),
+            reset: Mutex::new(super::ResetOptions::default()),
+            skip_config_argument: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// How the next (or running) reset behaves.
+    pub fn reset_options(&self) -> super::ResetOptions {
+        self.reset
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Sets the options of the next reset (the API does, before starting the sequence).
+    pub fn set_reset_options(&self, options: super::ResetOptions) {
+        *self.reset.lock().unwrap_or_else(PoisonError::into_inner) = options;
+    }
+
+    /// Whether `basalt.config=` is ignored from now on: a reset wiped STATE, so the node
+    /// comes back in maintenance mode instead of loading its old config again.
+    pub fn skip_config_argument(&self) -> bool {
+        self.skip_config_argument
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Marks `basalt.config=` as used up (see [`skip_config_argument`](Self::skip_config_argument)).
+    pub fn set_skip_config_argument(&self) {
+        self.skip_config_argument
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// The etcd control of a control-plane node (set at boot).
+    pub fn etcd(&self) -> &crate::etcd::EtcdSlot {
+        &self.etcd
     }
 
     /// The machine config acquired at initialize, if any.

@@ -123,19 +123,35 @@ pub fn shutdown() -> Sequence {
     s
 }
 
-/// `reset`: like shutdown, wiping STATE and EPHEMERAL before unmounting.
+/// `reset`: leave etcd (graceful, control plane), stop services, wipe the requested system
+/// partitions (see [`ResetOptions`](super::ResetOptions)), unmount, then reboot or power off.
+/// A container-mode reboot after a reset is initialize + boot run by the machine main loop.
 pub fn reset() -> Sequence {
-    let mut s = stop_phases(SequenceKind::Reset, "resetting");
-    s.phases.push(Phase::new(
-        "wipe",
+    Sequence::new(
+        SequenceKind::Reset,
         vec![
-            Task::new("wipeState", tasks::wipe_state),
-            Task::new("wipeEphemeral", tasks::wipe_ephemeral),
+            Phase::new(
+                "leaveEtcd",
+                vec![
+                    stage_task("resetting"),
+                    Task::new("leaveEtcd", tasks::leave_etcd),
+                ],
+            ),
+            Phase::new(
+                "stopServices",
+                vec![Task::new("stopAllServices", tasks::stop_services)],
+            ),
+            Phase::new(
+                "wipe",
+                vec![
+                    Task::new("wipeState", tasks::wipe_state),
+                    Task::new("wipeEphemeral", tasks::wipe_ephemeral),
+                ],
+            ),
+            unmount_phase(),
+            Phase::new("halt", vec![Task::new("resetHalt", tasks::reset_halt)]),
         ],
-    ));
-    s.phases.push(unmount_phase());
-    s.phases.push(halt_phase(Halt::PowerOff));
-    s
+    )
 }
 
 /// Every sequence for `mode`.

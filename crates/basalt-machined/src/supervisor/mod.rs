@@ -260,6 +260,11 @@ impl Supervisor {
         }
     }
 
+    /// The reaper the supervisor waits through (for one-shot helper processes of machined).
+    pub fn reaper(&self) -> &Reaper {
+        &self.inner.reaper
+    }
+
     /// Every service, sorted by id.
     pub fn list(&self) -> Vec<ServiceInfo> {
         self.services()

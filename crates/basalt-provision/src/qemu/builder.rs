@@ -24,6 +24,22 @@ impl Qemu {
     }
 }
 
+/// One virtio disk (`vda`, `vdb`, … in the order given).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Disk {
+    path: PathBuf,
+    readonly: bool,
+}
+
+/// A virtio NIC on an existing host tap device (made with `ip tuntap add … mode tap`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TapNic {
+    /// The tap's interface name on the host.
+    pub ifname: String,
+    /// The guest NIC's MAC address (`52:54:00:…`).
+    pub mac: String,
+}
+
 /// Settings of one VM; [`QemuBuilder::spawn`] starts it.
 #[derive(Debug, Clone)]
 pub struct QemuBuilder {
@@ -32,9 +48,10 @@ pub struct QemuBuilder {
     initrd: Option<PathBuf>,
     append: Option<String>,
     memory_mib: u32,
-    disk: Option<PathBuf>,
+    disks: Vec<Disk>,
     serial_log: Option<PathBuf>,
     forwards: Vec<(u16, u16)>,
+    tap: Option<TapNic>,
     accel: Accel,
     no_reboot: bool,
 }
@@ -47,9 +64,10 @@ impl Default for QemuBuilder {
             initrd: None,
             append: None,
             memory_mib: DEFAULT_MEMORY_MIB,
-            disk: None,
+            disks: Vec::new(),
             serial_log: None,
             forwards: Vec::new(),
+            tap: None,
             accel: Accel::Auto,
             no_reboot: true,
         }
@@ -87,9 +105,32 @@ impl QemuBuilder {
         self
     }
 
-    /// A raw disk image attached as a virtio disk.
+    /// A raw disk image attached as a (writable) virtio disk; repeatable: the guest sees the
+    /// disks as `vda`, `vdb`, … in the order given.
     pub fn disk(mut self, path: impl Into<PathBuf>) -> Self {
-        self.disk = Some(path.into());
+        self.disks.push(Disk {
+            path: path.into(),
+            readonly: false,
+        });
+        self
+    }
+
+    /// A raw disk image attached read-only (`readonly=on`), e.g. a raw config disk.
+    pub fn readonly_disk(mut self, path: impl Into<PathBuf>) -> Self {
+        self.disks.push(Disk {
+            path: path.into(),
+            readonly: true,
+        });
+        self
+    }
+
+    /// The NIC on host tap `ifname` with MAC `mac` instead of user-mode networking
+    /// (`-netdev tap,ifname=…,script=no,downscript=no`); port forwards are then ignored.
+    pub fn tap_nic(mut self, ifname: impl Into<String>, mac: impl Into<String>) -> Self {
+        self.tap = Some(TapNic {
+            ifname: ifname.into(),
+            mac: mac.into(),
+        });
         self
     }
 
@@ -159,19 +200,34 @@ impl QemuBuilder {
             args.push("-append".into());
             args.push(cmdline.into());
         }
-        let mut netdev = String::from("user,id=n0");
-        for (host, guest) in &self.forwards {
-            netdev.push_str(&format!(",hostfwd=tcp:127.0.0.1:{host}-:{guest}"));
-        }
+        let (netdev, device) = match &self.tap {
+            Some(tap) => (
+                format!(
+                    "tap,id=n0,ifname={},script=no,downscript=no",
+                    tap.ifname.replace(',', ",,")
+                ),
+                format!("virtio-net-pci,netdev=n0,mac={}", tap.mac),
+            ),
+            None => {
+                let mut netdev = String::from("user,id=n0");
+                for (host, guest) in &self.forwards {
+                    netdev.push_str(&format!(",hostfwd=tcp:127.0.0.1:{host}-:{guest}"));
+                }
+                (netdev, "virtio-net-pci,netdev=n0".to_string())
+            }
+        };
         args.extend(
-            ["-netdev", &netdev, "-device", "virtio-net-pci,netdev=n0"]
+            ["-netdev", &netdev, "-device", &device]
                 .iter()
                 .map(OsString::from),
         );
-        if let Some(disk) = &self.disk {
+        for disk in &self.disks {
             args.push("-drive".into());
-            let mut spec = prefixed("file=", &escape_commas(disk));
+            let mut spec = prefixed("file=", &escape_commas(&disk.path));
             spec.push(",if=virtio,format=raw");
+            if disk.readonly {
+                spec.push(",readonly=on");
+            }
             args.push(spec);
         }
         Ok(args)
@@ -182,8 +238,9 @@ impl QemuBuilder {
         let inputs = [
             ("kernel", self.kernel.as_ref()),
             ("initrd", self.initrd.as_ref()),
-            ("disk", self.disk.as_ref()),
-        ];
+        ]
+        .into_iter()
+        .chain(self.disks.iter().map(|d| ("disk", Some(&d.path))));
         for (what, path) in inputs {
             if let Some(path) = path {
                 if !path.exists() {
@@ -304,6 +361,37 @@ mod tests {
         assert!(args
             .contains(&"user,id=n0,hostfwd=tcp:127.0.0.1:1-:2,hostfwd=tcp:127.0.0.1:3-:4".into()));
         assert!(args.contains(&"file=/a,,b/disk.raw,if=virtio,format=raw".into()));
+    }
+
+    #[test]
+    fn tap_nic_and_several_disks() {
+        let args = strings(
+            Qemu::builder()
+                .kernel("k")
+                .serial_log("s")
+                .disk("/vm/data.raw")
+                .readonly_disk("/vm/config.raw")
+                .tap_nic("bvabc123-0", "52:54:00:05:00:02")
+                .user_net_forward(1, 2)
+                .argv(ResolvedAccel::Tcg)
+                .unwrap(),
+        );
+        let joined = args.join(" ");
+        assert!(
+            joined.contains(
+                "-netdev tap,id=n0,ifname=bvabc123-0,script=no,downscript=no \
+                 -device virtio-net-pci,netdev=n0,mac=52:54:00:05:00:02"
+            ),
+            "{joined}"
+        );
+        assert!(!joined.contains("hostfwd"), "{joined}");
+        assert!(
+            joined.contains(
+                "-drive file=/vm/data.raw,if=virtio,format=raw \
+                 -drive file=/vm/config.raw,if=virtio,format=raw,readonly=on"
+            ),
+            "{joined}"
+        );
     }
 
     #[test]

@@ -24,7 +24,7 @@ mod port;
 mod vm;
 
 pub use accel::{Accel, ResolvedAccel};
-pub use builder::{Qemu, QemuBuilder, DEFAULT_MEMORY_MIB, QEMU_BINARY};
+pub use builder::{Qemu, QemuBuilder, TapNic, DEFAULT_MEMORY_MIB, QEMU_BINARY};
 pub use disk::create_raw_disk;
 pub use error::QemuError;
 pub use port::free_local_port;

@@ -8,8 +8,15 @@ use crate::platform::Paths;
 /// What `basalt launch` was asked to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LaunchOptions {
-    /// The root file system directory (read-only inside the node).
+    /// The root file system directory (read-only inside the node). With `--root-image` it is
+    /// only the (empty) mount point of the image.
     pub root: PathBuf,
+    /// A SquashFS image attached read-only to a loop device and mounted on `root` inside the
+    /// node's mount namespace (`rootfs.sqsh` of `cargo xtask image`).
+    pub root_image: Option<PathBuf>,
+    /// A network namespace to join (e.g. `/run/netns/NAME` made by `ip netns add`) instead of
+    /// a fresh, empty one.
+    pub netns: Option<PathBuf>,
     /// Host directory for STATE (`/system/state`).
     pub state: PathBuf,
     /// Host directory for EPHEMERAL (`/var`).
@@ -30,6 +37,8 @@ pub struct LaunchOptions {
 
 const KNOWN: &[&str] = &[
     "--root",
+    "--root-image",
+    "--netns",
     "--state",
     "--ephemeral",
     "--hostname",
@@ -58,6 +67,8 @@ impl LaunchOptions {
         }
         Ok(LaunchOptions {
             root: PathBuf::from(flags.required("--root")?),
+            root_image: flags.get("--root-image").map(PathBuf::from),
+            netns: flags.get("--netns").map(PathBuf::from),
             state: PathBuf::from(flags.required("--state")?),
             ephemeral: PathBuf::from(flags.required("--ephemeral")?),
             hostname: flags.get("--hostname").map(str::to_string),
@@ -95,6 +106,26 @@ mod tests {
         assert_eq!(o.hostname.as_deref(), Some("n1"));
         assert_eq!(o.exe, PathBuf::from("/usr/bin/basalt"));
         assert_eq!(o.config, None);
+        assert_eq!(o.root_image, None);
+        assert_eq!(o.netns, None);
+    }
+
+    #[test]
+    fn parses_image_and_netns() {
+        let o = LaunchOptions::parse(&s(&[
+            "--root",
+            "/mnt",
+            "--root-image",
+            "/c/rootfs.sqsh",
+            "--netns=/run/netns/n1",
+            "--state",
+            "/s",
+            "--ephemeral",
+            "/e",
+        ]))
+        .unwrap();
+        assert_eq!(o.root_image, Some(PathBuf::from("/c/rootfs.sqsh")));
+        assert_eq!(o.netns, Some(PathBuf::from("/run/netns/n1")));
     }
 
     #[test]

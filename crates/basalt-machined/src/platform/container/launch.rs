@@ -30,6 +30,22 @@ pub enum LaunchError {
         /// Missing entries, comma-separated.
         missing: String,
     },
+    /// `--root-image` names no file.
+    #[error("--root-image {path}: no such file on the host; build it with `cargo xtask image` (target/image/rootfs.sqsh)")]
+    NoImage {
+        /// The path given.
+        path: PathBuf,
+    },
+    /// The network namespace could not be joined.
+    #[error(
+        "cannot join the network namespace {path} (--netns; made with `ip netns add`?): {source}"
+    )]
+    Netns {
+        /// The namespace file given.
+        path: PathBuf,
+        /// What failed.
+        source: std::io::Error,
+    },
     /// A directory flag names no directory.
     #[error("{flag} {path}: not a directory on the host; create it first")]
     NotADirectory {
@@ -88,14 +104,20 @@ pub fn launch(opts: &LaunchOptions, sys: &dyn Syscall) -> Result<i32, LaunchErro
     let maintenance_ca = read_host_file(opts.maintenance_ca.as_ref())?;
     let signals = forwarded_signals();
     signals.thread_block().map_err(LaunchError::Signals)?;
-    sys.unshare(
-        CloneFlags::CLONE_NEWNS
-            | CloneFlags::CLONE_NEWPID
-            | CloneFlags::CLONE_NEWNET
-            | CloneFlags::CLONE_NEWUTS
-            | CloneFlags::CLONE_NEWIPC,
-    )?;
+    let mut namespaces = CloneFlags::CLONE_NEWNS
+        | CloneFlags::CLONE_NEWPID
+        | CloneFlags::CLONE_NEWUTS
+        | CloneFlags::CLONE_NEWIPC;
+    match &opts.netns {
+        Some(path) => join_netns(path)?,
+        None => namespaces |= CloneFlags::CLONE_NEWNET,
+    }
+    sys.unshare(namespaces)?;
     rootfs::make_private(sys)?;
+    if let Some(image) = &opts.root_image {
+        rootfs::mount_image(sys, image, &opts.root)?;
+        check_root(opts)?;
+    }
     rootfs::build(sys, opts)?;
     if let (Some(bytes), Some(path)) = (&config, &opts.config) {
         let target = Paths::under(&opts.root).host(LAUNCH_CONFIG);
@@ -136,19 +158,20 @@ fn read_host_file(path: Option<&PathBuf>) -> Result<Option<Vec<u8>>, LaunchError
         })
 }
 
-fn check_inputs(opts: &LaunchOptions) -> Result<(), LaunchError> {
-    for (flag, path) in [
-        ("--state", Some(&opts.state)),
-        ("--ephemeral", Some(&opts.ephemeral)),
-        ("--socket-dir", opts.socket_dir.as_ref()),
-    ] {
-        if let Some(path) = path {
-            if !path.is_dir() {
-                let path = path.clone();
-                return Err(LaunchError::NotADirectory { flag, path });
-            }
-        }
-    }
+/// Moves this process into the network namespace at `path` (before the other namespaces are
+/// unshared, so machined's children inherit it). `setns(2)` needs no `unsafe` through nix.
+fn join_netns(path: &std::path::Path) -> Result<(), LaunchError> {
+    let err = |source| LaunchError::Netns {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(err)?;
+    nix::sched::setns(&file, CloneFlags::CLONE_NEWNET)
+        .map_err(|e| err(std::io::Error::from_raw_os_error(e as i32)))
+}
+
+/// The root holds the mount points and the binary (see [`rootfs::missing_entries`]).
+fn check_root(opts: &LaunchOptions) -> Result<(), LaunchError> {
     let missing = rootfs::missing_entries(&opts.root, &opts.exe);
     if !missing.is_empty() {
         let missing: Vec<String> = missing.iter().map(|p| p.display().to_string()).collect();
@@ -158,6 +181,30 @@ fn check_inputs(opts: &LaunchOptions) -> Result<(), LaunchError> {
         });
     }
     Ok(())
+}
+
+fn check_inputs(opts: &LaunchOptions) -> Result<(), LaunchError> {
+    for (flag, path) in [
+        ("--state", Some(&opts.state)),
+        ("--ephemeral", Some(&opts.ephemeral)),
+        ("--socket-dir", opts.socket_dir.as_ref()),
+        ("--root", opts.root_image.as_ref().map(|_| &opts.root)),
+    ] {
+        if let Some(path) = path {
+            if !path.is_dir() {
+                let path = path.clone();
+                return Err(LaunchError::NotADirectory { flag, path });
+            }
+        }
+    }
+    match &opts.root_image {
+        // The image is checked once it is mounted, inside the node's mount namespace.
+        Some(image) if !image.is_file() => Err(LaunchError::NoImage {
+            path: image.clone(),
+        }),
+        Some(_) => Ok(()),
+        None => check_root(opts),
+    }
 }
 
 fn forwarded_signals() -> SigSet {
@@ -258,6 +305,8 @@ mod tests {
         let state = tempfile::tempdir().unwrap();
         let opts = LaunchOptions {
             root: root.path().into(),
+            root_image: None,
+            netns: None,
             state: state.path().into(),
             ephemeral: state.path().into(),
             hostname: None,

@@ -1,11 +1,16 @@
 //! Container mode: the launcher that makes a node out of fresh namespaces.
 //!
-//! `basalt launch --root DIR --state DIR --ephemeral DIR [--hostname H] [--config FILE]
-//! [--socket-dir DIR] [--exe PATH]`, as root:
+//! `basalt launch --root DIR [--root-image FILE] [--netns PATH] --state DIR --ephemeral DIR
+//! [--hostname H] [--config FILE] [--socket-dir DIR] [--exe PATH]`, as root:
 //!
 //! 1. block SIGTERM, SIGINT and SIGCHLD (taken with `sigwait` later; the child inherits
 //!    the mask and machined clears it first thing, see `pid1::reset_signal_mask`);
-//! 2. `unshare` mount, pid, net, uts and ipc namespaces; make every mount private;
+//! 2. with `--netns PATH` join that network namespace (`setns`; the provisioner made it with
+//!    `ip netns add` and moved the node's `eth0` into it before the launch, so the link is
+//!    there when machined configures it); `unshare` mount, pid, uts and ipc namespaces (and
+//!    net, without `--netns`); make every mount private; with `--root-image FILE` attach the
+//!    SquashFS read-only to a loop device and mount it (read-only) on DIR, which is then only
+//!    a mount point (the loop device is detached at once and vanishes with the namespace);
 //! 3. build the root ([`rootfs`]): DIR bound on itself and made read-only, tmpfs on `/run`,
 //!    `/tmp`, `/system`; STATE bound on `/system/state`, EPHEMERAL on `/var`, the socket dir on
 //!    `/system/run/machined`; a tmpfs `/dev` holding only null, zero, full, random, urandom

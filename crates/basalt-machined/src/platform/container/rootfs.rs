@@ -43,6 +43,24 @@ pub fn make_private(sys: &dyn Syscall) -> SysResult {
     ))
 }
 
+/// Attaches the SquashFS `image` read-only to a loop device and mounts it (read-only, no
+/// setuid, no devices) on `root`. The loop device is detached right away: the kernel defers
+/// that until the last mount goes, so it disappears with the node's mount namespace.
+pub fn mount_image(sys: &dyn Syscall, image: &Path, root: &Path) -> SysResult {
+    let device = sys.loop_attach(image)?;
+    let mount = Mount {
+        source: Some(device.clone()),
+        target: root.to_path_buf(),
+        fstype: Some("squashfs".to_string()),
+        flags: MsFlags::MS_RDONLY | MsFlags::MS_NODEV,
+        data: None,
+    };
+    let mounted = sys.mount(&mount);
+    let detached = sys.loop_detach(&device);
+    mounted?;
+    detached
+}
+
 /// Mounts everything under `opts.root` (see the module docs of `container`); does not pivot.
 pub fn build(sys: &dyn Syscall, opts: &LaunchOptions) -> SysResult {
     let node = Paths::under(&opts.root);
@@ -128,6 +146,8 @@ mod tests {
     fn opts(socket: bool) -> LaunchOptions {
         LaunchOptions {
             root: "/r".into(),
+            root_image: None,
+            netns: None,
             state: "/host/state".into(),
             ephemeral: "/host/eph".into(),
             hostname: None,
@@ -179,6 +199,20 @@ mod tests {
         let err = build(&sys, &opts(false)).unwrap_err();
         assert!(err.to_string().contains("tmpfs on /r/tmp"), "{err}");
         assert!(sys.calls().last().unwrap().contains("/r/tmp"));
+    }
+
+    #[test]
+    fn image_is_mounted_read_only_and_its_loop_device_detached() {
+        let sys = RecordingSyscall::new();
+        mount_image(&sys, Path::new("/c/rootfs.sqsh"), Path::new("/r")).unwrap();
+        let calls = sys.calls();
+        assert_eq!(calls.len(), 3, "{calls:?}");
+        assert!(calls[0].contains("/c/rootfs.sqsh"), "{calls:?}");
+        assert!(
+            calls[1].contains("on /r") && calls[1].contains("squashfs"),
+            "{calls:?}"
+        );
+        assert!(calls[1].contains("MS_RDONLY"), "{calls:?}");
     }
 
     #[test]

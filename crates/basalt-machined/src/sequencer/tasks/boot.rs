@@ -9,6 +9,7 @@ use super::set_stage;
 use crate::events::ServiceState;
 use crate::machine::apid_service::{self, ApidMode};
 use crate::machine::image_services;
+use crate::machine::trustd_service;
 use crate::pid1::console;
 use crate::platform::{Mode, Paths};
 use crate::sequencer::Context;
@@ -36,28 +37,50 @@ pub async fn mount_ephemeral(ctx: Context) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Loads the built-in services (apid) and the image's services; a bad service file or a
-/// spec the supervisor refuses is logged and skipped.
+/// Loads the built-in services (apid; trustd on control-plane nodes) and the image's
+/// services; a bad service file or a spec the supervisor refuses is logged and skipped.
 pub async fn load_services(ctx: Context) -> anyhow::Result<()> {
     let dir = ctx.paths.host(Paths::IMAGE_SERVICES);
     let (mut specs, errors) = image_services::load_dir(&dir);
     match ctx.machine.config() {
         Some(config) if apid_service::binary_present(&ctx.paths, &ctx.exe) => {
-            let apid = apid_service::spec(&ctx.exe, &ApidMode::for_config(&config));
-            if specs.iter().any(|s| s.id == apid.id) {
-                console::log(format_args!(
-                    "image service {:?} skipped: the id belongs to the built-in apid",
-                    apid.id
-                ));
-                specs.retain(|s| s.id != apid.id);
+            let mode = ApidMode::for_config(&config);
+            let apid = apid_service::spec(&ctx.exe, &mode);
+            let mut builtin = vec![apid];
+            if matches!(
+                mode,
+                ApidMode::Normal {
+                    control_plane: true
+                }
+            ) {
+                builtin.push(trustd_service::spec(&ctx.exe));
             }
-            specs.insert(0, apid);
+            for (at, service) in builtin.into_iter().enumerate() {
+                if specs.iter().any(|s| s.id == service.id) {
+                    console::log(format_args!(
+                        "image service {:?} skipped: the id belongs to the built-in {}",
+                        service.id, service.id
+                    ));
+                    specs.retain(|s| s.id != service.id);
+                }
+                specs.insert(at, service);
+            }
         }
         Some(_) => console::log(format_args!(
             "apid not loaded: {} is missing in the node",
             ctx.exe.display()
         )),
         None => {}
+    }
+    match ctx.machine.config() {
+        Some(config) => crate::etcd::start_for_boot(
+            &config,
+            &ctx.paths,
+            &node_hostname(&ctx),
+            &ctx.supervisor,
+            ctx.machine.etcd(),
+        ),
+        None => ctx.machine.etcd().set(None),
     }
     for e in &errors {
         console::log(format_args!("{e}"));
@@ -73,6 +96,24 @@ pub async fn load_services(ctx: Context) -> anyhow::Result<()> {
     console::log(format_args!("services loaded: [{}]", names.join(", ")));
     ctx.machine.set_services(loaded);
     Ok(())
+}
+
+/// The node's hostname: the hostname resource when set, else the kernel's.
+fn node_hostname(ctx: &Context) -> String {
+    use crate::machine::resources::{HostnameSpec, HOSTNAME_ID};
+    use basalt_resources::Spec as _;
+    ctx.store
+        .get(HostnameSpec::NAMESPACE, HostnameSpec::TYPE, HOSTNAME_ID)
+        .ok()
+        .and_then(|r| r.spec_as::<HostnameSpec>().ok())
+        .map(|s| s.hostname)
+        .filter(|h| !h.is_empty())
+        .or_else(|| {
+            nix::unistd::gethostname()
+                .ok()
+                .and_then(|h| h.into_string().ok())
+        })
+        .unwrap_or_default()
 }
 
 /// Starts every loaded service (each waits for its own dependencies).

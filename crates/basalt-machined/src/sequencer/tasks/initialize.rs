@@ -137,6 +137,12 @@ fn maintenance_ca(ctx: &Context) -> Option<std::path::PathBuf> {
 
 /// The `basalt.config=` value: machined's arguments, else (metal) the kernel command line.
 fn config_argument(ctx: &Context) -> Option<std::path::PathBuf> {
+    if ctx.machine.skip_config_argument() {
+        console::log(format_args!(
+            "basalt.config= ignored: a reset wiped STATE; apply a config to leave maintenance mode"
+        ));
+        return None;
+    }
     if ctx.config_argument.is_some() || ctx.mode != Mode::Metal {
         return ctx.config_argument.clone();
     }

@@ -3,11 +3,13 @@
 mod boot;
 mod disks;
 mod initialize;
+mod reset;
 mod stop;
 
 pub use boot::{load_services, mount_ephemeral, start_services, wait_for_services};
 pub use disks::{mount_state, unmount_ephemeral, unmount_state, NO_DISK};
 pub use initialize::{load_config, loopback_up, mount_pseudo, publish_identity, set_hostname};
+pub use reset::{leave_etcd, reset_halt};
 pub use stop::{request_halt, stop_services, sync, unmount_pseudo, wipe_ephemeral, wipe_state};
 
 use super::{Context, Task};

@@ -25,16 +25,14 @@ pub async fn unmount_pseudo(ctx: Context) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Removes everything in STATE (config, node identity).
+/// Removes everything in STATE (config, node identity), unless the reset keeps it.
 pub async fn wipe_state(ctx: Context) -> anyhow::Result<()> {
-    ctx.sys.wipe_dir(&ctx.paths.state())?;
-    Ok(())
+    super::reset::wipe(&ctx, crate::sequencer::SystemLabel::State)
 }
 
-/// Removes everything in EPHEMERAL (`/var`).
+/// Removes everything in EPHEMERAL (`/var`), unless the reset keeps it.
 pub async fn wipe_ephemeral(ctx: Context) -> anyhow::Result<()> {
-    ctx.sys.wipe_dir(&ctx.paths.ephemeral())?;
-    Ok(())
+    super::reset::wipe(&ctx, crate::sequencer::SystemLabel::Ephemeral)
 }
 
 /// Asks the machine main loop to power off or reboot once the sequence ends.
