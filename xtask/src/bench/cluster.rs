@@ -116,8 +116,8 @@ fn run_cluster(basaltctl: &Path, provisioner: &str, cidr: &str) -> Result<Vec<Ro
 }
 
 fn measure(provisioner: &str, stdout: &str, dir: &Path) -> Result<Vec<Row>> {
-    let voters = voters_line_seconds(stdout)
-        .with_context(|| format!("no `etcd has 3 voting members` line in:\n{stdout}"))?;
+    let voters = up_after_seconds(stdout)
+        .with_context(|| format!("no `cluster … is up after Ns` line in:\n{stdout}"))?;
     let mut rows = vec![Row {
         name: if provisioner == "qemu" {
             QEMU_CREATE
@@ -149,11 +149,12 @@ fn measure(provisioner: &str, stdout: &str, dir: &Path) -> Result<Vec<Row>> {
     Ok(rows)
 }
 
-/// `[  12.3s] etcd has 3 voting members` → 12.3.
-fn voters_line_seconds(stdout: &str) -> Option<f64> {
-    let line = stdout.lines().find(|l| l.contains("voting members"))?;
-    let inner = line.trim().strip_prefix('[')?.split(']').next()?;
-    inner.trim().strip_suffix('s')?.trim().parse().ok()
+/// `cluster demo is up after 12.3s` (printed once every control plane is an etcd voter)
+/// → 12.3.
+fn up_after_seconds(stdout: &str) -> Option<f64> {
+    let line = stdout.lines().find(|l| l.contains(" is up after "))?;
+    let (_, after) = line.rsplit_once(" is up after ")?;
+    after.trim().strip_suffix('s')?.trim().parse().ok()
 }
 
 /// machined's host pid of every node, from the cluster's `state.json`.
@@ -208,8 +209,8 @@ mod tests {
 
     #[test]
     fn voters_time_is_read_from_the_progress_line() {
-        let out = "[   1.4s] bootstrap sent\n[  20.3s] etcd has 3 voting members\n";
-        assert_eq!(voters_line_seconds(out), Some(20.3));
-        assert_eq!(voters_line_seconds("nothing"), None);
+        let out = "\ncluster bench is up after 20.3s\n  directory: /x\n";
+        assert_eq!(up_after_seconds(out), Some(20.3));
+        assert_eq!(up_after_seconds("nothing"), None);
     }
 }

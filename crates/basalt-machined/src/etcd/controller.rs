@@ -204,6 +204,10 @@ async fn start_service(inner: &Arc<Inner>, initial: Initial) -> Result<(), EtcdS
     args.ports = s.ports;
     args.extra = s.extra.clone();
     let spec = service::spec(&s.etcd_bin, &args, &inner.tls)?;
+    // An etcd of an earlier life of this node (before a reset or a leave, restarted by its
+    // restart policy) must be gone before the new spec is loaded; stopping an unknown or
+    // stopped service is harmless.
+    let _ = inner.supervisor.stop(service::ETCD_ID).await;
     inner
         .supervisor
         .load(spec)
