@@ -7,11 +7,12 @@
 //! 4. `basaltctl cluster create` (3 control-plane nodes + 1 worker, container provisioner:
 //!    bootstrap and every etcd voter awaited) unless the cluster already exists with every
 //!    node running;
-//! 5. print the next commands to try.
+//! 5. `basaltctl health` (etcd healthy, members = the control planes, apid on every node,
+//!    every node booted), then print the next commands to try.
 
 use std::process::Command;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 
 use crate::{cmd, image, packages};
 
@@ -19,20 +20,20 @@ const CLUSTER: &str = "basalt-demo";
 
 /// Runs the steps and prints the next commands.
 pub fn run() -> Result<()> {
-    println!("xtask up: 1/4 system packages");
+    println!("xtask up: 1/5 system packages");
     packages::ensure(packages::FOR_TESTS)?;
 
-    println!("xtask up: 2/4 building basaltctl (release)");
+    println!("xtask up: 2/5 building basaltctl (release)");
     cmd::run(cmd::cargo().args(["build", "--release", "-p", "basaltctl"]))?;
     let basaltctl = cmd::target_dir().join("release").join("basaltctl");
 
-    println!("xtask up: 3/4 the signed image (target/image)");
+    println!("xtask up: 3/5 the signed image (target/image)");
     image::run(&image::Args {
         out: None,
         signing_key: None,
     })?;
 
-    println!("xtask up: 4/4 cluster {CLUSTER} (3 control-plane nodes + 1 worker)");
+    println!("xtask up: 4/5 cluster {CLUSTER} (3 control-plane nodes + 1 worker)");
     if healthy(&basaltctl)? {
         println!("cluster {CLUSTER} already exists and every node runs: kept");
     } else {
@@ -56,6 +57,15 @@ pub fn run() -> Result<()> {
         ]))?;
     }
 
+    println!("xtask up: 5/5 cluster health");
+    let own_config = cluster_basaltconfig()?;
+    cmd::run(
+        Command::new(&basaltctl)
+            .arg("--basaltconfig")
+            .arg(&own_config)
+            .args(["health", "--wait-timeout", "5m"]),
+    )?;
+
     let ctl = basaltctl.display();
     println!(
         "\nNext commands to try:\n\
@@ -65,6 +75,18 @@ pub fn run() -> Result<()> {
          \x20 {ctl} cluster destroy --name {CLUSTER}"
     );
     Ok(())
+}
+
+/// The client config `cluster create` wrote for the cluster (its context lists every node).
+fn cluster_basaltconfig() -> Result<std::path::PathBuf> {
+    let clusters = match std::env::var_os("BASALT_CLUSTERS_DIR") {
+        Some(dir) => std::path::PathBuf::from(dir),
+        None => {
+            let home = std::env::var_os("HOME").context("HOME is not set")?;
+            std::path::PathBuf::from(home).join(".basalt/clusters")
+        }
+    };
+    Ok(clusters.join(CLUSTER).join("basaltconfig"))
 }
 
 fn show(basaltctl: &std::path::Path) -> Result<std::process::Output> {

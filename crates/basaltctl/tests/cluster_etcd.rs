@@ -191,6 +191,7 @@ fn runtime() -> tokio::runtime::Runtime {
 struct Writes {
     acked: Vec<(u32, Instant)>,
     failures: u32,
+    last_error: String,
 }
 
 #[test]
@@ -217,8 +218,16 @@ fn killing_the_leaders_pid1_loses_no_acknowledged_write_and_the_node_rejoins() {
                         writes.lock().unwrap().acked.push((i, sent));
                         i += 1;
                     }
-                    _ => {
-                        writes.lock().unwrap().failures += 1;
+                    failed => {
+                        let error = match failed {
+                            Ok(Err(e)) => e.to_string(),
+                            _ => "no reply within 5 s".to_string(),
+                        };
+                        {
+                            let mut w = writes.lock().unwrap();
+                            w.failures += 1;
+                            w.last_error = error;
+                        }
                         tokio::time::sleep(Duration::from_millis(50)).await;
                     }
                 }
@@ -280,7 +289,9 @@ fn killing_the_leaders_pid1_loses_no_acknowledged_write_and_the_node_rejoins() {
         }
         assert!(
             killed.elapsed() < Duration::from_secs(60),
-            "no write acknowledged within 60 s after the leader died"
+            "no write acknowledged within 60 s after the leader died; last error: {}{}",
+            writes.lock().unwrap().last_error,
+            cluster.logs()
         );
         std::thread::sleep(Duration::from_millis(20));
     };
@@ -343,6 +354,7 @@ fn killing_the_leaders_pid1_loses_no_acknowledged_write_and_the_node_rejoins() {
         "{leader} answered again as a member {:.2} s after its restart",
         rejoined.as_secs_f64()
     );
+    assert_etcdctl_agrees(&tls, &cluster.endpoints(3), &state);
     let target = writes.lock().unwrap().acked.len() + 20;
     wait_acked(target);
     stop.cancel();
@@ -367,6 +379,53 @@ fn killing_the_leaders_pid1_loses_no_acknowledged_write_and_the_node_rejoins() {
         "{} acknowledged writes all present ({failures} failed attempts during the election)",
         acked.len()
     );
+}
+
+/// Debian's `etcdctl`, with a client certificate from the cluster's etcd CA, lists exactly
+/// the control-plane nodes as voting members.
+fn assert_etcdctl_agrees(tls: &ClientTls, endpoints: &[String], state: &ClusterState) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = |name: &str, pem: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, pem).unwrap();
+        path
+    };
+    let (ca, crt, key) = (
+        file("ca.crt", &tls.ca_pem),
+        file("client.crt", &tls.cert_pem),
+        file("client.key", &tls.key_pem),
+    );
+    let out = Command::new("etcdctl")
+        .env("ETCDCTL_API", "3")
+        .arg(format!("--endpoints={}", endpoints.join(",")))
+        .arg(format!("--cacert={}", ca.display()))
+        .arg(format!("--cert={}", crt.display()))
+        .arg(format!("--key={}", key.display()))
+        .args(["member", "list", "-w", "json"])
+        .output()
+        .expect("etcdctl is needed (Debian package etcd-client; `cargo xtask test` installs it)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let members = listed["members"].as_array().unwrap();
+    let mut names: Vec<String> = members
+        .iter()
+        .map(|m| m["name"].as_str().unwrap().to_string())
+        .collect();
+    names.sort();
+    let mut wanted: Vec<String> = state.plan.controlplanes().map(|n| n.name.clone()).collect();
+    wanted.sort();
+    assert_eq!(names, wanted, "etcdctl member list: {listed}");
+    assert!(
+        members
+            .iter()
+            .all(|m| !m["isLearner"].as_bool().unwrap_or(false)),
+        "a learner is left: {listed}"
+    );
+    println!("etcdctl agrees: {} voting members {names:?}", members.len());
 }
 
 #[test]

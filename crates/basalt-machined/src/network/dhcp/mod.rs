@@ -30,6 +30,19 @@ use crate::sys::netlink;
 /// How long the `dhcpFirstNic` task waits for the first lease before boot goes on.
 pub const FIRST_LEASE_WAIT: Duration = Duration::from_secs(10);
 
+/// The wait when the config is on the node (a config disk or file on the kernel command
+/// line): a network without DHCP (static addresses in the config) costs only this.
+pub const LOCAL_CONFIG_LEASE_WAIT: Duration = Duration::from_secs(1);
+
+/// Whether `basalt.config=` on the kernel command line `cmdline` is fetched over the
+/// network, or absent (maintenance mode, STATE: the API or a later fetch may need the lease).
+fn needs_network_for_config(cmdline: &str) -> bool {
+    match crate::config_source::config_argument(cmdline.split_whitespace()) {
+        Some(value) => value.to_string_lossy().contains("://"),
+        None => true,
+    }
+}
+
 /// What went wrong in the DHCP client.
 #[derive(Debug, thiserror::Error)]
 pub enum DhcpError {
@@ -126,13 +139,20 @@ pub async fn dhcp_first_nic(ctx: Context) -> anyhow::Result<()> {
         }
     };
     let mut handle = start(client, ctx.store.clone(), &ctx.cancel);
+    // Only a config fetched over the network needs the lease before boot goes on.
+    let cmdline = std::fs::read_to_string(ctx.paths.host("/proc/cmdline")).unwrap_or_default();
+    let wait = if needs_network_for_config(&cmdline) {
+        FIRST_LEASE_WAIT
+    } else {
+        LOCAL_CONFIG_LEASE_WAIT
+    };
     let lease = tokio::select! {
-        l = handle.wait_for_lease(FIRST_LEASE_WAIT) => l,
+        l = handle.wait_for_lease(wait) => l,
         () = ctx.cancel.cancelled() => None,
     };
     if lease.is_none() && !ctx.cancel.is_cancelled() {
         console::log(format_args!(
-            "dhcp: no lease on {link} within {FIRST_LEASE_WAIT:?}; still trying in the background"
+            "dhcp: no lease on {link} within {wait:?}; still trying in the background"
         ));
     }
     *RUNNING.lock().unwrap_or_else(PoisonError::into_inner) = Some(handle);
@@ -188,6 +208,17 @@ fn decide(config: &MachineConfig, running: Option<&str>) -> (bool, Vec<String>) 
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn only_a_fetched_or_missing_config_waits_for_the_lease() {
+        assert!(needs_network_for_config(
+            "console=ttyS0 basalt.config=http://10.0.2.2/c.yaml"
+        ));
+        assert!(needs_network_for_config("console=ttyS0"));
+        assert!(!needs_network_for_config(
+            "basalt.disk=/dev/vda basalt.config=/dev/vdb"
+        ));
+    }
 
     fn config(interfaces: &str) -> MachineConfig {
         MachineConfig::from_yaml(&format!(
