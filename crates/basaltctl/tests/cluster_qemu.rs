@@ -1,7 +1,7 @@
 //! `basaltctl cluster create --provisioner qemu`: three control-plane VMs booting the real
 //! image from `target/image` in metal mode (TCG here), one tap each on a real bridge, their
 //! configs on raw config disks; `cluster create` bootstraps etcd and waits for three voters;
-//! `etcd members` agrees; `cluster show` lists the VMs; `cluster destroy` shuts them down
+//! `etcd members` agrees; `health` passes; `cluster show` lists the VMs; `cluster destroy` shuts them down
 //! and leaves no process, tap, bridge or file (root needed).
 //!
 //! Prints the figures of the bench table: time from the VMs' start to a healthy 3-voter
@@ -161,6 +161,22 @@ fn three_vm_cluster_forms_etcd_and_destroy_leaves_nothing() {
             "{host} is a learner:\n{listing}"
         );
     }
+
+    // health, client side, over every VM of the context
+    let health = Command::new(env!("CARGO_BIN_EXE_basaltctl"))
+        .args([
+            "--basaltconfig",
+            config.to_str().unwrap(),
+            "--context",
+            name,
+            "health",
+            "--wait-timeout",
+            "3m",
+        ])
+        .output()
+        .unwrap();
+    assert!(health.status.success(), "{}", text(&health));
+    eprintln!("{}", String::from_utf8_lossy(&health.stdout));
 
     let shown = ctl(
         &state,

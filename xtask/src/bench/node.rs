@@ -1,7 +1,7 @@
 //! machined figures: boot time, idle memory and shutdown time of a container-mode node
 //! started with the release `basalt launch` (needs root: namespaces and mounts).
 //!
-//! Each launch gets a fresh node (root, STATE with a generated worker config, EPHEMERAL,
+//! Each launch gets a fresh node (root, STATE with a generated control-plane config, EPHEMERAL,
 //! sockets) with one image service, `sleeper`.
 
 use std::path::Path;
@@ -111,7 +111,7 @@ fn all_failed(err: &anyhow::Error) -> Vec<Row> {
 fn summarize(samples: Vec<Sample>) -> Vec<Row> {
     let mut boots: Vec<Duration> = samples.iter().map(|s| s.boot).collect();
     let setup = format!(
-        "{LAUNCHES} launches, release build, fresh node root + STATE (worker config) each, \
+        "{LAUNCHES} launches, release build, fresh node root + STATE (control-plane config: apid and trustd with 1 s health checks) each, \
          one image service (sleeper)"
     );
     let mut rows = vec![
