@@ -44,7 +44,7 @@ async fn apply(
 async fn a_crash_between_temp_write_and_rename_leaves_the_old_config() {
     let dirs = build_node();
     let old = config_text();
-    let config_file = dirs.tmp.path().join("worker.yaml");
+    let config_file = dirs.tmp.path().join("controlplane.yaml");
     std::fs::write(&config_file, &old).unwrap();
 
     // the only test of this binary: the variable reaches just this launcher

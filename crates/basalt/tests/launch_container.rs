@@ -85,7 +85,7 @@ fn machined_boots_as_pid_1_reboots_in_place_and_shuts_down_cleanly() {
 #[test]
 fn config_flag_is_copied_into_the_node_and_persisted_to_state() {
     let dirs = build_node();
-    let config = dirs.tmp.path().join("worker.yaml");
+    let config = dirs.tmp.path().join("controlplane.yaml");
     let text = config_text();
     std::fs::write(&config, &text).unwrap();
     let mut node = Launched::start(&dirs, &["--config", config.to_str().unwrap()]);

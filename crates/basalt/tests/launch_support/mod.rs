@@ -91,13 +91,14 @@ pub fn build_node_with(services: &[(&str, &str)]) -> NodeDirs {
     dirs
 }
 
-/// A generated worker config (Talos v1alpha1 layout).
+/// A generated control-plane config (Talos v1alpha1 layout). Not a worker's: a lone worker's
+/// apid waits for a certificate from trustd on a control plane, so it would never be ready.
 pub fn config_text() -> String {
     let secrets = basalt_pki::SecretsBundle::generate().unwrap();
     let opts = basalt_config::generate::GenerateOptions::new("demo", "https://10.5.0.2:6443");
     basalt_config::generate::generate(&secrets, &opts)
         .unwrap()
-        .worker
+        .controlplane
         .to_yaml()
         .unwrap()
 }
