@@ -159,22 +159,10 @@ fn up_after_seconds(stdout: &str) -> Option<f64> {
 
 /// machined's host pid of every node, from the cluster's `state.json`.
 fn machined_pids(dir: &Path) -> Result<Vec<i32>> {
-    let path = dir.join("state.json");
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("cannot read {}", path.display()))?;
-    let state: serde_json::Value = serde_json::from_str(&text)?;
-    let pids: Vec<i32> = state["nodes"]
-        .as_array()
-        .map(|nodes| {
-            nodes
-                .iter()
-                .filter_map(|n| n["machined_pid"].as_i64())
-                .filter_map(|p| i32::try_from(p).ok())
-                .collect()
-        })
-        .unwrap_or_default();
+    let state = basalt_provision::container::ClusterState::load(dir)?;
+    let pids: Vec<i32> = state.nodes.iter().filter_map(|n| n.machined_pid).collect();
     if pids.is_empty() {
-        bail!("no machined pids in {}", path.display());
+        bail!("no machined pids in {}", dir.display());
     }
     Ok(pids)
 }
